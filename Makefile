@@ -1,0 +1,85 @@
+# Journal Platform — every target has a `##` line; `make` alone lists them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+UV_VERSION  := 0.13.9
+CACHE_DIR   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/journal-platform
+TOOLS_DIR   := $(CACHE_DIR)/tools
+UV          ?= $(shell command -v uv 2>/dev/null || echo $(TOOLS_DIR)/bin/uv)
+RUN         := $(UV) run --frozen
+KUBECONFIG  ?= $(CURDIR)/.local/kubeconfig
+export JOURNAL_CACHE_DIR := $(CACHE_DIR)
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n\n"} /^[a-zA-Z_-]+:.*##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+$(TOOLS_DIR)/bin/uv:
+	@echo "==> bootstrapping uv $(UV_VERSION) into $(TOOLS_DIR)"
+	python3 -m venv $(TOOLS_DIR)
+	$(TOOLS_DIR)/bin/pip install --quiet uv==$(UV_VERSION)
+
+.PHONY: install
+install: $(if $(filter $(TOOLS_DIR)/bin/uv,$(UV)),$(TOOLS_DIR)/bin/uv) ## Create .venv with every package pinned by uv.lock
+	$(UV) sync --frozen
+
+.PHONY: dev
+dev: install ## Run the platform locally: PostgreSQL+pgvector, Redis, migrations, API on :8000
+	$(RUN) python hack/dev.py
+
+.PHONY: migrate
+migrate: install ## Apply database migrations to JOURNAL_API_DATABASE_URL
+	$(RUN) python -m journal_api migrate
+
+.PHONY: test
+test: install ## Run the whole test suite (starts real PostgreSQL, Redis and a local control plane)
+	$(RUN) pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install ## Lint (ruff), format check, types (mypy --strict) and import layering (import-linter)
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+	$(RUN) lint-imports
+
+.PHONY: fmt
+fmt: install ## Format and auto-fix
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+.PHONY: bench
+bench: install ## Benchmarks; results under bench/results/ (not part of `make test`)
+	$(RUN) python -m bench
+
+.PHONY: control-plane
+control-plane: ## Build (or find) kube-apiserver, controller-manager, scheduler, etcd and KWOK
+	bash hack/cluster/build.sh
+
+.PHONY: cluster-up
+cluster-up: install control-plane ## Start the local Kubernetes control plane in the background; writes .local/kubeconfig
+	bash hack/cluster/up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local control plane
+	bash hack/cluster/down.sh
+
+.PHONY: operator-run
+operator-run: install ## Run the operator against $$KUBECONFIG (default .local/kubeconfig)
+	KUBECONFIG=$(KUBECONFIG) $(RUN) python -m journal_operator
+
+.PHONY: crds
+crds: ## Copy crds/ (the source of truth) into the Helm chart
+	$(RUN) python hack/sync_crds.py
+
+.PHONY: kind-up
+kind-up: ## Create a kind cluster from kind-config.yaml (needs Docker; not used by CI)
+	kind create cluster --config kind-config.yaml
+
+.PHONY: kind-down
+kind-down: ## Delete the kind cluster
+	kind delete cluster --name journal
+
+.PHONY: clean
+clean: ## Remove local state (.local/) and caches inside the work tree
+	rm -rf .local .pytest_cache .mypy_cache .ruff_cache
