@@ -42,6 +42,9 @@ lint: install ## Lint (ruff), format check, types (mypy --strict) and import lay
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) lint-imports
+	$(RUN) python hack/sync_crds.py --check
+	$(RUN) python hack/chart_schema.py --check charts/journal-operator
+	$(RUN) python hack/chart_schema.py --check charts/journal-platform
 
 .PHONY: fmt
 fmt: install ## Format and auto-fix
@@ -71,6 +74,16 @@ operator-run: install ## Run the operator against $$KUBECONFIG (default .local/k
 .PHONY: crds
 crds: ## Copy crds/ (the source of truth) into the Helm chart
 	$(RUN) python hack/sync_crds.py
+
+.PHONY: chart-docs
+chart-docs: install ## Regenerate values.schema.json and README values tables from values.yaml
+	$(RUN) python hack/chart_schema.py charts/journal-operator
+	$(RUN) python hack/chart_schema.py charts/journal-platform
+
+.PHONY: chart-lint
+chart-lint: install ## helm lint every chart scenario (Helm 3.18 from PyPI if none on PATH)
+	for f in charts/journal-operator/ci/*-values.yaml; do $(RUN) python -m tests.support.helm lint --strict charts/journal-operator -f $$f; done
+	$(RUN) python -m tests.support.helm lint --strict charts/journal-platform
 
 .PHONY: kind-up
 kind-up: ## Create a kind cluster from kind-config.yaml (needs Docker; not used by CI)

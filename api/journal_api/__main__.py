@@ -1,8 +1,73 @@
-"""Command-line entry point placeholder; replaced as the API is built."""
+"""`python -m journal_api [serve|migrate]`: run the API (default) or apply migrations.
+
+Settings come from `JOURNAL_API_*` environment variables (see `settings.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import uvicorn
+from fastapi import FastAPI
+
+from journal_api import logs, migrating
+from journal_api import main as application
+from journal_api import settings as settings_module
 
 
-def main() -> None:
-    raise SystemExit("journal_api: not built yet")
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m journal_api")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the API with uvicorn (the default)")
+    serve.add_argument("--host", help="overrides JOURNAL_API_HOST")
+    serve.add_argument("--port", type=int, help="overrides JOURNAL_API_PORT")
+    serve.add_argument("--workers", type=int, help="overrides JOURNAL_API_WORKERS")
+    sub.add_parser("migrate", help="apply database migrations up to head, then exit")
+    return parser
+
+
+def serve(settings: settings_module.Settings, *, workers: int) -> None:
+    if workers > 1:
+        # Each worker process builds its own app (and engine) from the environment.
+        uvicorn.run(
+            "journal_api.__main__:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_config=None,
+            proxy_headers=settings.trust_forwarded_for,
+        )
+        return
+    uvicorn.run(
+        application.create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=settings.trust_forwarded_for,
+    )
+
+
+def app_from_environment() -> FastAPI:
+    settings = settings_module.Settings()
+    logs.configure(settings.log_level)
+    return application.create_app(settings)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    overrides = {
+        key: value
+        for key in ("host", "port", "workers")
+        if (value := getattr(args, key, None)) is not None
+    }
+    settings = settings_module.Settings(**overrides)
+    logs.configure(settings.log_level)
+    if args.command == "migrate":
+        asyncio.run(migrating.run(settings))
+        return
+    serve(settings, workers=settings.workers)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,90 @@
+"""`Annotated` dependency aliases, so route signatures read like prose.
+
+    async def read_me(user: CurrentUser, session: SessionDep) -> UserPublic: ...
+
+Everything here comes from `app.state`, filled in by `main.create_app`'s lifespan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from journal_api import errors, security
+from journal_api import metrics as metrics_module
+from journal_api import settings as settings_module
+from journal_api.clients import cache as cache_module
+from journal_api.models import user as user_model
+from journal_api.repositories import users as users_repo
+
+LOGIN_PATH = "/api/v1/auth/login"
+
+# auto_error=False: a missing token must become our 401 problem body, not FastAPI's.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=LOGIN_PATH, auto_error=False)
+
+
+# async: FastAPI runs a plain `def` dependency in a worker thread, a costly hop for a
+# getter (measured by `make bench`).
+async def get_settings(request: Request) -> settings_module.Settings:
+    settings: settings_module.Settings = request.app.state.settings
+    return settings
+
+
+async def get_cache(request: Request) -> cache_module.Cache:
+    cache: cache_module.Cache = request.app.state.cache
+    return cache
+
+
+async def get_metrics(request: Request) -> metrics_module.Metrics:
+    metrics: metrics_module.Metrics = request.app.state.metrics
+    return metrics
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; routes commit explicitly, anything else rolls back."""
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SettingsDep = Annotated[settings_module.Settings, Depends(get_settings)]
+CacheDep = Annotated[cache_module.Cache, Depends(get_cache)]
+MetricsDep = Annotated[metrics_module.Metrics, Depends(get_metrics)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+async def get_current_user(
+    request: Request, token: TokenDep, settings: SettingsDep, session: SessionDep
+) -> user_model.User:
+    """The user the bearer token belongs to.
+
+    Raises:
+        errors.Unauthorized: no token, an invalid one, a deleted user, or a token issued
+            before the user's `tokens_valid_after` (logout-all, password change).
+    """
+    if not token:
+        raise errors.Unauthorized("missing bearer token")
+    try:
+        claims = security.decode_access_token(settings, token)
+    except security.InvalidTokenError as exc:
+        raise errors.Unauthorized("invalid or expired token") from exc
+    user = await users_repo.get(session, user_id=claims.user_id)
+    if user is None or claims.issued_at < user.tokens_valid_after.timestamp():
+        raise errors.Unauthorized("token has been revoked")
+    request.scope["user_id"] = str(user.id)
+    return user
+
+
+def audit_context(request: Request) -> dict[str, Any]:
+    """Client address (as resolved by the middleware) and user agent for `audit.record`."""
+    return {
+        "ip": request.scope.get("client_ip"),
+        "user_agent": request.headers.get("user-agent"),
+    }
+
+
+CurrentUser = Annotated[user_model.User, Depends(get_current_user)]

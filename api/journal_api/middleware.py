@@ -1,0 +1,208 @@
+"""The one request middleware: request id, body size limit, rate limits, metrics, access log.
+
+A pure ASGI middleware (no `BaseHTTPMiddleware` overhead), installed by `create_app`
+outermost, so it also sees 404s, 413s, 429s and crashes. In order, for each request:
+
+1. Take the request id from `X-Request-ID` (or make one) and return it on the response.
+2. Refuse bodies over `max_body_bytes`: by `Content-Length` up front, and by counting
+   streamed bytes as the app reads them (never buffering the whole body here).
+3. Apply the per-IP and, for a valid bearer token, the per-user rate limit.
+4. Turn anything that escaped the exception handlers into a 500 problem (no stack trace
+   to the client), then record metrics by route template and log one JSON line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from journal_api import errors, logs, ratelimit, security
+from journal_api import metrics as metrics_module
+from journal_api import settings as settings_module
+
+logger = logging.getLogger("journal_api.access")
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+MAX_REQUEST_ID_LENGTH = 128
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _request_id(scope: Scope) -> str:
+    supplied = _header(scope, b"x-request-id")
+    # Accept only ids that are safe to echo into a header and a log line.
+    if supplied and len(supplied) <= MAX_REQUEST_ID_LENGTH and supplied.isprintable():
+        return supplied
+    return uuid.uuid4().hex
+
+
+def client_ip(scope: Scope, *, trust_forwarded_for: bool) -> str:
+    """The client's address; `X-Forwarded-For` only when a trusted proxy sets it."""
+    if trust_forwarded_for:
+        forwarded = _header(scope, b"x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64]
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body exceeds {limit} bytes")
+
+
+class RequestMiddleware:
+    """See the module docstring.
+
+    Args:
+        app: the wrapped ASGI app.
+        settings: limits and trust settings.
+        metrics: the app's collectors.
+        limiter: the shared rate limiter.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: settings_module.Settings,
+        metrics: metrics_module.Metrics,
+        limiter: ratelimit.RateLimiter,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.metrics = metrics
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _request_id(scope)
+        token = logs.request_id_var.set(request_id)
+        scope["request_id"] = request_id
+        scope["client_ip"] = client_ip(scope, trust_forwarded_for=self.settings.trust_forwarded_for)
+        state: dict[str, Any] = {"status": 500, "started": False}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                state["started"] = True
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        try:
+            rejection = self._too_large(scope) or await self._rate_limited(scope)
+            if rejection is not None:
+                await rejection(scope, receive, send_with_id)
+            else:
+                await self.app(scope, self._counting(receive), send_with_id)
+        except Exception as exc:
+            if state["started"]:
+                raise
+            await self._crash_response(scope, exc)(scope, receive, send_with_id)
+        finally:
+            self._observe(scope, status=state["status"], started=started)
+            logs.request_id_var.reset(token)
+
+    def _too_large(self, scope: Scope) -> JSONResponse | None:
+        length = _header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.settings.max_body_bytes:
+            return errors.problem_response(
+                status=413,
+                detail=f"request body exceeds {self.settings.max_body_bytes} bytes",
+                request=Request(scope),
+            )
+        return None
+
+    def _counting(self, receive: Receive) -> Receive:
+        limit = self.settings.max_body_bytes
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # Raised inside the app's body read: FastAPI re-raises HTTPExceptions,
+                    # and our handler answers 413 problem+json.
+                    raise BodyTooLarge(limit)
+            return message
+
+        return counted
+
+    async def _rate_limited(self, scope: Scope) -> JSONResponse | None:
+        if scope["path"] in UNLIMITED_PATHS:
+            return None
+        checks = [("ip", f"ip:{scope['client_ip']}", self.settings.rate_limit_per_ip)]
+        user_id = self._bearer_user(scope)
+        if user_id is not None:
+            checks.append(("user", f"user:{user_id}", self.settings.rate_limit_per_user))
+        for limit_scope, key, limit in checks:
+            decision = await self.limiter.hit(key, limit=limit)
+            if not decision.allowed:
+                self.metrics.rate_limited.labels(limit_scope).inc()
+                return errors.problem_response(
+                    status=429,
+                    detail=f"rate limit exceeded ({limit} requests per "
+                    f"{self.settings.rate_limit_window_seconds}s per {limit_scope})",
+                    request=Request(scope),
+                    headers={"Retry-After": str(decision.retry_after)},
+                )
+        return None
+
+    def _bearer_user(self, scope: Scope) -> uuid.UUID | None:
+        authorization = _header(scope, b"authorization") or ""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            return security.decode_access_token(self.settings, token.strip()).user_id
+        except security.InvalidTokenError:
+            return None
+
+    def _crash_response(self, scope: Scope, exc: Exception) -> JSONResponse:
+        if isinstance(exc, HTTPException):
+            return errors.problem_response(
+                status=exc.status_code, detail=str(exc.detail), request=Request(scope)
+            )
+        logger.error("unhandled error", exc_info=exc)
+        return errors.problem_response(
+            status=500, detail="internal error; quote the request id", request=Request(scope)
+        )
+
+    def _observe(self, scope: Scope, *, status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        route = scope.get("route")
+        # The route template, never the raw path: ids in paths would explode cardinality.
+        template = getattr(route, "path", None) or "unmatched"
+        labels = (template, scope["method"], str(status))
+        self.metrics.requests.labels(*labels).inc()
+        self.metrics.latency.labels(*labels).observe(elapsed)
+        logger.info(
+            "request",
+            extra={
+                "method": scope["method"],
+                "route": template,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "client_ip": scope.get("client_ip"),
+                "user_id": scope.get("user_id"),
+            },
+        )

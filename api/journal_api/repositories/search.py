@@ -1,0 +1,154 @@
+"""Full-text search over a user's entries, with typo tolerance from pg_trgm.
+
+How a query runs (one statement):
+1. The query is split into words with the `simple` configuration; words the entry
+   language drops (stop words) are ignored.
+2. Each word is ORed with up to `MAX_CORRECTIONS` words from the user's own vocabulary
+   (`search_terms`) that are trigram-similar to it (GIN trigram index), so "jurnal"
+   also looks for "journal". The words are then ANDed.
+3. Entries matching that query (GIN index on `search_vector`) are ranked by
+   `ts_rank_cd` on the exact query plus a smaller share of the rank on the corrected
+   query, so an exact match beats a typo-corrected one; the title (weight A) counts
+   more than the content (weight B).
+4. Only the top `limit` rows get a `ts_headline` snippet, which re-parses the text.
+
+`remember_words` keeps `search_terms` current; entry writes call it in their
+transaction. Called by `routes/search.py` and `routes/entries.py`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from journal_api.models import entry as entry_model
+
+MAX_CORRECTIONS = 3
+# Trigram similarity a vocabulary word needs to count as a correction of a query word.
+MIN_SIMILARITY = 0.4
+# A corrected match counts for this share of an exact one.
+CORRECTED_WEIGHT = 0.5
+# Words outside these lengths are not worth remembering (ids, pasted hashes, "a").
+MIN_WORD_CHARS, MAX_WORD_CHARS = 2, 40
+HEADLINE_OPTIONS = (
+    "StartSel=<mark>, StopSel=</mark>, MaxFragments=2, MaxWords=20, MinWords=8, "
+    "FragmentDelimiter= … "
+)
+
+_REMEMBER_SQL = text(
+    """
+    INSERT INTO search_terms (user_id, word)
+    SELECT :user_id, word
+    FROM unnest(tsvector_to_array(to_tsvector('simple', :body))) AS word
+    WHERE length(word) BETWEEN :min_chars AND :max_chars
+    ORDER BY word  -- one lock order for every writer: concurrent inserts cannot deadlock
+    ON CONFLICT DO NOTHING
+    """
+)
+
+_SEARCH_SQL = text(
+    """
+    WITH words AS (
+        SELECT DISTINCT word
+        FROM unnest(tsvector_to_array(to_tsvector('simple', :q))) AS word
+        WHERE numnode(plainto_tsquery(CAST(:language AS regconfig), word)) > 0
+    ),
+    alternatives AS (
+        SELECT w.word, journal_tsquery_or(
+                   plainto_tsquery(CAST(:language AS regconfig), alt.word)) AS tsq
+        FROM words AS w
+        CROSS JOIN LATERAL (
+            SELECT w.word
+            UNION ALL
+            (SELECT t.word FROM search_terms AS t
+             WHERE t.user_id = :user_id AND t.word % w.word AND t.word <> w.word
+               AND similarity(t.word, w.word) >= :min_similarity
+             ORDER BY similarity(t.word, w.word) DESC, t.word
+             LIMIT :max_corrections)
+        ) AS alt
+        GROUP BY w.word
+    ),
+    query AS (
+        SELECT journal_tsquery_and(a.tsq) AS corrected,
+               plainto_tsquery(CAST(:language AS regconfig), :q) AS exact
+        FROM alternatives AS a
+    ),
+    ranked AS (
+        SELECT e.id,
+               ts_rank_cd(e.search_vector, q.exact, 32)
+                 + :corrected_weight * ts_rank_cd(e.search_vector, q.corrected, 32) AS score,
+               q.corrected
+        FROM entries AS e, query AS q
+        WHERE e.user_id = :user_id AND e.search_vector @@ q.corrected
+        ORDER BY score DESC, e.entry_date DESC, e.id
+        LIMIT :limit
+    )
+    SELECT r.id, r.score,
+           ts_headline(e.language, coalesce(e.title || ' — ', '') || e.content,
+                       r.corrected, :headline_options) AS highlight
+    FROM ranked AS r JOIN entries AS e ON e.id = r.id
+    ORDER BY r.score DESC, e.entry_date DESC, e.id
+    """
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Hit:
+    entry: entry_model.Entry
+    score: float
+    highlight: str
+
+
+async def remember_words(session: AsyncSession, *, user_id: uuid.UUID, body: str) -> None:
+    """Add the words of ``body`` to the user's search vocabulary (typo corrections)."""
+    await session.execute(
+        _REMEMBER_SQL,
+        {
+            "user_id": user_id,
+            "body": body,
+            "min_chars": MIN_WORD_CHARS,
+            "max_chars": MAX_WORD_CHARS,
+        },
+    )
+
+
+async def fulltext(
+    session: AsyncSession, *, user_id: uuid.UUID, query: str, language: str, limit: int
+) -> list[Hit]:
+    """The user's entries best matching ``query``, most relevant first.
+
+    Args:
+        session: the request's session.
+        user_id: whose entries.
+        query: the words to look for; an entry must contain all of them (or a correction).
+        language: a text-search configuration name, e.g. ``english``.
+        limit: at most this many hits.
+    """
+    rows = (
+        await session.execute(
+            _SEARCH_SQL,
+            {
+                "user_id": user_id,
+                "q": query,
+                "language": language,
+                "limit": limit,
+                "min_similarity": MIN_SIMILARITY,
+                "max_corrections": MAX_CORRECTIONS,
+                "corrected_weight": CORRECTED_WEIGHT,
+                "headline_options": HEADLINE_OPTIONS,
+            },
+        )
+    ).all()
+    if not rows:
+        return []
+    entries = await session.execute(
+        select(entry_model.Entry).where(
+            entry_model.Entry.id.in_([row.id for row in rows]),
+            entry_model.Entry.user_id == user_id,
+        )
+    )
+    by_id = {entry.id: entry for entry in entries.scalars()}
+    return [Hit(by_id[row.id], float(row.score), row.highlight) for row in rows if row.id in by_id]

@@ -1,0 +1,182 @@
+"""`/api/v1/entries`: write, read and page through one's own journal entries.
+
+Another user's entry is a 404, exactly like a missing one (`OwnedEntry`). The list is
+served read-through from the per-user cache (`services/user_cache.py`); every write
+invalidates it after committing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import AfterValidator
+
+from journal_api import deps, errors
+from journal_api.models import entry as entry_model
+from journal_api.repositories import entries as entries_repo
+from journal_api.schemas import entry as schemas
+from journal_api.schemas import text
+from journal_api.services import entries as entries_service
+from journal_api.services import user_cache
+
+router = APIRouter(prefix="/api/v1/entries", tags=["entries"])
+
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
+JSON = "application/json"
+
+
+async def owned_entry(
+    entry_id: uuid.UUID, user: deps.CurrentUser, session: deps.SessionDep
+) -> entry_model.Entry:
+    """The path's entry if the signed-in user owns it.
+
+    Raises:
+        errors.NotFound: missing, or someone else's (indistinguishable on purpose).
+    """
+    entry = await entries_repo.get(session, user_id=user.id, entry_id=entry_id)
+    if entry is None:
+        raise errors.NotFound("entry not found")
+    return entry
+
+
+OwnedEntry = Annotated[entry_model.Entry, Depends(owned_entry)]
+
+
+def _invalid(field: str, location: str, message: str) -> errors.UnprocessableContent:
+    return errors.UnprocessableContent(
+        f"invalid input: {field}",
+        errors=[
+            errors.FieldError(
+                loc=[location, field], field=field, message=message, type="value_error"
+            )
+        ],
+    )
+
+
+def _unknown_topic() -> errors.UnprocessableContent:
+    return _invalid("topic_id", "body", "not one of your topics")
+
+
+async def list_filters(
+    topic_id: uuid.UUID | None = None,
+    tag: Annotated[
+        str | None, Query(max_length=schemas.MAX_TAG_CHARS), AfterValidator(text.reject_nul)
+    ] = None,
+    date_from: Annotated[schemas.EntryDate | None, Query(alias="from")] = None,
+    date_to: Annotated[schemas.EntryDate | None, Query(alias="to")] = None,
+    favorite: bool | None = None,
+    mood_min: Annotated[int | None, Query(ge=-2, le=2)] = None,
+    mood_max: Annotated[int | None, Query(ge=-2, le=2)] = None,
+) -> entries_repo.Filters:
+    """The list's filters; `from`/`to` bound `entry_date`, both inclusive."""
+    return entries_repo.Filters(
+        topic_id=topic_id,
+        tag=tag.strip().lower() if tag is not None else None,
+        date_from=date_from,
+        date_to=date_to,
+        favorite=favorite,
+        mood_min=mood_min,
+        mood_max=mood_max,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.EntryPublic,
+    responses=errors.responses(401),
+)
+async def create_entry(
+    body: schemas.EntryCreate,
+    user: deps.CurrentUser,
+    session: deps.SessionDep,
+    cache: deps.CacheDep,
+) -> entry_model.Entry:
+    """Write an entry. `entry_date` defaults to today in your profile's time zone; tags
+    are trimmed, lower-cased and de-duplicated; `topic_id` must be one of your topics."""
+    try:
+        return await entries_service.create(
+            session, cache, user=user, body=body, now=dt.datetime.now(dt.UTC)
+        )
+    except entries_service.UnknownTopicError:
+        raise _unknown_topic() from None
+
+
+@router.get("", response_model=schemas.EntriesPage, responses=errors.responses(401))
+async def list_entries(
+    user: deps.CurrentUser,
+    session: deps.SessionDep,
+    cache: deps.CacheDep,
+    metrics: deps.MetricsDep,
+    settings: deps.SettingsDep,
+    filters: Annotated[entries_repo.Filters, Depends(list_filters)],
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+) -> Response:
+    """Your entries, newest `entry_date` first (then newest written), one page at a time.
+
+    Pass the response's `next_cursor` as `cursor` for the next page; it is null on the
+    last page. A cursor is only valid with the filters it was issued for.
+    """
+    try:
+        after = entries_repo.Keyset.decode(cursor) if cursor else None
+    except ValueError:
+        raise _invalid("cursor", "query", "not a cursor issued by this API") from None
+    cached = await user_cache.lookup(
+        cache,
+        metrics,
+        user_id=user.id,
+        kind="entries",
+        params=f"{filters.cache_key()}|{cursor}|{limit}",
+    )
+    if cached.body is not None:
+        return Response(cached.body, media_type=JSON)
+    rows, next_keyset = await entries_repo.list_page(
+        session, user_id=user.id, filters=filters, after=after, limit=limit
+    )
+    page = schemas.EntriesPage(
+        items=[schemas.EntryPublic.model_validate(row) for row in rows],
+        next_cursor=next_keyset.encode() if next_keyset else None,
+    )
+    body = page.model_dump_json().encode()
+    await user_cache.store(cache, cached, body=body, ttl=settings.cache_ttl_seconds)
+    return Response(body, media_type=JSON)
+
+
+@router.get("/{entry_id}", response_model=schemas.EntryPublic, responses=errors.responses(401, 404))
+async def read_entry(entry: OwnedEntry) -> entry_model.Entry:
+    """One of your entries."""
+    return entry
+
+
+@router.patch(
+    "/{entry_id}", response_model=schemas.EntryPublic, responses=errors.responses(401, 404)
+)
+async def update_entry(
+    body: schemas.EntryUpdate,
+    entry: OwnedEntry,
+    user: deps.CurrentUser,
+    session: deps.SessionDep,
+    cache: deps.CacheDep,
+) -> entry_model.Entry:
+    """Change the fields you send; `null` clears `title`, `topic_id` or `mood`."""
+    try:
+        return await entries_service.update(session, cache, user=user, entry=entry, body=body)
+    except entries_service.UnknownTopicError:
+        raise _unknown_topic() from None
+
+
+@router.delete(
+    "/{entry_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=errors.responses(401, 404),
+)
+async def delete_entry(
+    entry: OwnedEntry, user: deps.CurrentUser, session: deps.SessionDep, cache: deps.CacheDep
+) -> None:
+    """Delete one of your entries."""
+    await entries_service.delete(session, cache, user=user, entry=entry)

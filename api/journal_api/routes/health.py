@@ -1,0 +1,99 @@
+"""`/healthz` (liveness), `/readyz` (readiness) and `/metrics` (Prometheus).
+
+Ready means: PostgreSQL answers and its schema is at the migration head this build
+ships. Redis is reported but never makes the API unready: the API serves without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from journal_api import deps, migrating
+
+router = APIRouter(tags=["health"])
+CHECK_TIMEOUT_SECONDS = 2.0
+PROMETHEUS_MEDIA_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Liveness(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "database": "ok",
+                    "schema_revision": "0002_entries",
+                    "head_revision": "0002_entries",
+                    "redis": "unavailable",
+                }
+            ]
+        }
+    )
+
+    status: Literal["ready", "not_ready"]
+    database: Literal["ok", "unreachable"]
+    schema_revision: str | None
+    head_revision: str | None
+    redis: Literal["ok", "unavailable"]
+
+
+@router.get("/healthz", response_model=Liveness)
+async def healthz() -> Liveness:
+    """The process is up and serving (no dependency is checked)."""
+    return Liveness()
+
+
+async def _schema_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as connection:
+        return await connection.run_sync(migrating.current_revision)
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+async def readyz(request: Request, response: Response, cache: deps.CacheDep) -> Readiness:
+    """Ready to serve: the database answers and its schema is at this build's head."""
+    head: str | None = request.app.state.head_revision
+    try:
+        revision = await asyncio.wait_for(
+            _schema_revision(request.app.state.engine), CHECK_TIMEOUT_SECONDS
+        )
+        database: Literal["ok", "unreachable"] = "ok"
+    except Exception:  # any failure to answer means "not ready", never a 500
+        revision, database = None, "unreachable"
+    try:
+        redis_ok = await asyncio.wait_for(cache.ping(), CHECK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        redis_ok = False
+    ready = database == "ok" and revision == head
+    response.status_code = 200 if ready else 503
+    return Readiness(
+        status="ready" if ready else "not_ready",
+        database=database,
+        schema_revision=revision,
+        head_revision=head,
+        redis="ok" if redis_ok else "unavailable",
+    )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def metrics(request: Request, registry: deps.MetricsDep) -> Response:
+    """Prometheus metrics in the text exposition format."""
+    pool = request.app.state.engine.pool
+    registry.db_pool_checked_out.set(pool.checkedout())
+    registry.db_pool_size.set(pool.size())
+    registry.db_pool_overflow.set(max(0, pool.overflow()))
+    return Response(registry.render(), media_type=PROMETHEUS_MEDIA_TYPE)

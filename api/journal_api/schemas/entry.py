@@ -1,0 +1,184 @@
+"""Request and response bodies of `/api/v1/entries`, and the list page with its cursor.
+
+Tags are normalised on the way in (trimmed, lower-cased, de-duplicated in order, empty
+ones dropped) and only then counted and measured, so `["Work", " work "]` is one tag.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from journal_api.schemas import text
+
+MAX_CONTENT_CHARS = 100_000
+MAX_TITLE_CHARS = 200
+MAX_TAGS = 20
+MAX_TAG_CHARS = 50
+# Bounds the raw list before normalisation, so a huge array is refused cheaply.
+MAX_RAW_TAGS = 100
+
+Content = Annotated[
+    text.PlainText,
+    Field(min_length=1, max_length=MAX_CONTENT_CHARS, description="The entry text."),
+]
+Title = Annotated[text.PlainText, Field(max_length=MAX_TITLE_CHARS)]
+Mood = Annotated[int, Field(ge=-2, le=2, description="Self-reported mood, -2 (low) to 2 (high).")]
+RawTags = Annotated[list[text.PlainText], Field(max_length=MAX_RAW_TAGS)]
+# Keeps dates in a range every consumer (JSON, PostgreSQL, calendars) agrees on.
+# PostgreSQL's built-in text-search configurations: stemming and stop words per language.
+Language = Literal[
+    "simple", "arabic", "danish", "dutch", "english", "finnish", "french", "german",
+    "greek", "hungarian", "indonesian", "italian", "norwegian", "portuguese", "romanian",
+    "russian", "spanish", "swedish", "turkish",
+]  # fmt: skip
+DEFAULT_LANGUAGE: Language = "english"
+EntryDate = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
+
+ENTRY_EXAMPLE: dict[str, Any] = {
+    "id": "0b7e3f5a-4c2d-4f7e-9a1b-2c3d4e5f6a7b",
+    "title": "A quiet morning",
+    "content": "Walked by the river before work. The fog lifted around eight.",
+    "topic_id": "5f0f7c1e-8a61-4c36-9a43-0d8c1f0a2b11",
+    "tags": ["walks", "morning"],
+    "mood": 1,
+    "entry_date": "2026-11-20",
+    "is_favorite": False,
+    "word_count": 12,
+    "language": "english",
+    "created_at": "2026-11-20T07:45:12.345678Z",
+    "updated_at": "2026-11-20T07:45:12.345678Z",
+}
+
+
+def normalise_tags(tags: list[str]) -> list[str]:
+    """Trim, lower-case and de-duplicate tags (first occurrence wins), then check limits.
+
+    Raises:
+        ValueError: more than `MAX_TAGS` tags, or one longer than `MAX_TAG_CHARS`.
+    """
+    normalised = list(dict.fromkeys(t.strip().lower() for t in tags if t.strip()))
+    if len(normalised) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} distinct tags")
+    for tag in normalised:
+        if len(tag) > MAX_TAG_CHARS:
+            raise ValueError(f"each tag has at most {MAX_TAG_CHARS} characters")
+    return normalised
+
+
+def count_words(content: str) -> int:
+    """Whitespace-separated words, the count shown as `word_count` and summed by insights."""
+    return len(content.split())
+
+
+class EntryCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "A quiet morning",
+                    "content": "Walked by the river before work. The fog lifted around eight.",
+                    "tags": ["Walks", "morning"],
+                    "mood": 1,
+                    "entry_date": "2026-11-20",
+                }
+            ]
+        },
+    )
+
+    content: Content
+    title: Title | None = None
+    topic_id: uuid.UUID | None = Field(default=None, description="One of your own topics.")
+    tags: RawTags = Field(default_factory=list)
+    mood: Mood | None = None
+    entry_date: EntryDate | None = Field(
+        default=None, description="Defaults to today in your profile's timezone."
+    )
+    is_favorite: bool = False
+    language: Language = Field(
+        default=DEFAULT_LANGUAGE, description="Text-search language (stemming, stop words)."
+    )
+
+    @field_validator("content")
+    @classmethod
+    def _content_not_blank(cls, value: str) -> str:
+        return text.reject_blank(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _normalise_tags(cls, value: list[str]) -> list[str]:
+        return normalise_tags(value)
+
+
+# Fields that may be sent in a PATCH but never as null.
+NOT_NULLABLE = ("content", "tags", "entry_date", "is_favorite", "language")
+
+
+class EntryUpdate(BaseModel):
+    """Only the fields sent are changed; `null` clears `title`, `topic_id` or `mood`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"mood": 2, "is_favorite": True, "tags": ["river"]}]},
+    )
+
+    content: Content | None = None
+    title: Title | None = None
+    topic_id: uuid.UUID | None = None
+    tags: RawTags | None = None
+    mood: Mood | None = None
+    entry_date: EntryDate | None = None
+    is_favorite: bool | None = None
+    language: Language | None = None
+
+    @field_validator(*NOT_NULLABLE)
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only for fields the client sent, so this refuses an explicit null.
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+    @field_validator("content")
+    @classmethod
+    def _content_not_blank(cls, value: str) -> str:
+        return text.reject_blank(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _normalise_tags(cls, value: list[str]) -> list[str]:
+        return normalise_tags(value)
+
+
+class EntryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [ENTRY_EXAMPLE]})
+
+    id: uuid.UUID
+    title: str | None
+    content: str
+    topic_id: uuid.UUID | None
+    tags: list[str]
+    mood: int | None
+    entry_date: dt.date
+    is_favorite: bool
+    word_count: int
+    language: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class EntriesPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"items": [ENTRY_EXAMPLE], "next_cursor": "WyIyMDI2LTExLTIwIiwi..."}]
+        }
+    )
+
+    items: list[EntryPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )

@@ -1,0 +1,51 @@
+"""Text field types shared by the journal schemas (topics, entries, search).
+
+PostgreSQL cannot store a NUL character in `text`, and a lone UTF-16 surrogate (which
+JSON's `\\udXXX` escapes can smuggle in) cannot be encoded as UTF-8 at all; letting
+either through would turn a client mistake into a 500, so every free-text field
+rejects them up front and the 422 names the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+NUL = "\x00"
+
+
+def reject_nul(value: str) -> str:
+    """Refuse text PostgreSQL cannot store.
+
+    Raises:
+        ValueError: the text contains a NUL character or a lone surrogate.
+    """
+    if NUL in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+def reject_blank(value: str) -> str:
+    """Refuse text that is only whitespace.
+
+    Raises:
+        ValueError: nothing but whitespace.
+    """
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+# Storable text: no NUL characters.
+PlainText = Annotated[str, AfterValidator(reject_nul)]
+# A short label shown in lists (a topic name): trimmed, non-empty.
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(reject_nul),
+]

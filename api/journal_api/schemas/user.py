@@ -1,0 +1,105 @@
+"""Pydantic I/O for accounts: the public profile and the profile update.
+
+Shared validators (email normalisation, IANA time zones, password strength, no control
+characters) live here and are reused by `schemas/auth.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_RULE = (
+    f"at least {PASSWORD_MIN_LENGTH} characters, with at least one letter and one digit or symbol"
+)
+
+
+def _valid_timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}, e.g. 'Europe/Berlin'") from exc
+    return value
+
+
+def _no_control_characters(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and control characters in names are never intended.
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValueError("must not contain control characters")
+    return value.strip()
+
+
+def no_nul(value: str) -> str:
+    """Reject NUL, which PostgreSQL text cannot store or compare against."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _strong_password(value: str) -> str:
+    has_letter = any(char.isalpha() for char in value)
+    has_other = any(not char.isalpha() for char in value)
+    if len(value) < PASSWORD_MIN_LENGTH or not (has_letter and has_other):
+        raise ValueError(f"password too weak: needs {PASSWORD_RULE}")
+    return value
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(_lower), Field(max_length=320)]
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_valid_timezone)]
+DisplayName = Annotated[
+    str, Field(min_length=1, max_length=100), AfterValidator(_no_control_characters)
+]
+NewPassword = Annotated[str, Field(max_length=1024), AfterValidator(_strong_password)]
+
+
+class UserPublic(BaseModel):
+    """What anyone may see about an account: never the password hash."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "8d3f2c1e-6d8b-4d5e-9a43-2b1f0c7e9a10",
+                    "email": "ada@example.com",
+                    "display_name": "Ada",
+                    "timezone": "Europe/London",
+                    "created_at": "2026-01-02T03:04:05Z",
+                }
+            ]
+        },
+    )
+
+    id: uuid.UUID
+    email: str
+    display_name: str | None
+    timezone: str
+    created_at: dt.datetime
+
+
+class UserUpdate(BaseModel):
+    """PATCH /users/me: change any subset; a new password needs the current one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"display_name": "Ada L.", "timezone": "America/New_York"},
+                {"current_password": "old-password-42", "new_password": "a much better one 7"},
+            ]
+        },
+    )
+
+    display_name: DisplayName | None = None
+    timezone: TimeZone | None = None
+    current_password: str | None = Field(default=None, max_length=1024)
+    new_password: NewPassword | None = None

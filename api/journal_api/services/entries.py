@@ -1,0 +1,120 @@
+"""Entry writes: the rules that span the repositories and the cache.
+
+A write (1) checks the topic belongs to the writer, (2) derives `word_count` and the
+default `entry_date` (today in the user's time zone), (3) stores the entry and its words
+for typo-tolerant search in one transaction, and (4) only after the commit bumps the
+user's cache generation, so the next read of any list or insight is fresh. Called by
+`routes/entries.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from typing import Any
+
+from journal_api.clients import cache as cache_module
+from journal_api.models import entry as entry_model
+from journal_api.models import user as user_model
+from journal_api.repositories import entries as entries_repo
+from journal_api.repositories import search as search_repo
+from journal_api.repositories import topics as topics_repo
+from journal_api.schemas import entry as entry_schema
+from journal_api.services import user_cache
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class UnknownTopicError(Exception):
+    """`topic_id` is not one of the user's topics (missing, or someone else's)."""
+
+
+def local_today(user: user_model.User, now: dt.datetime) -> dt.date:
+    return now.astimezone(zoneinfo.ZoneInfo(user.timezone)).date()
+
+
+async def _check_topic(
+    session: AsyncSession, *, user_id: uuid.UUID, topic_id: uuid.UUID | None
+) -> None:
+    if (
+        topic_id is not None
+        and await topics_repo.get(session, user_id=user_id, topic_id=topic_id) is None
+    ):
+        raise UnknownTopicError
+
+
+async def _commit(session: AsyncSession) -> None:
+    # The topic can be deleted between the ownership check and the commit.
+    try:
+        await session.commit()
+    except sa_exc.IntegrityError as exc:
+        if "fk_entries_topic_id_topics" in str(exc.orig):
+            raise UnknownTopicError from exc
+        raise
+
+
+async def create(
+    session: AsyncSession,
+    cache: cache_module.Cache,
+    *,
+    user: user_model.User,
+    body: entry_schema.EntryCreate,
+    now: dt.datetime,
+) -> entry_model.Entry:
+    """Store a new entry for ``user``.
+
+    Raises:
+        UnknownTopicError: `body.topic_id` is not one of the user's topics.
+    """
+    await _check_topic(session, user_id=user.id, topic_id=body.topic_id)
+    values = body.model_dump()
+    values["entry_date"] = body.entry_date or local_today(user, now)
+    values["word_count"] = entry_schema.count_words(body.content)
+    entry = await entries_repo.create(session, user_id=user.id, values=values)
+    await search_repo.remember_words(
+        session, user_id=user.id, body=f"{body.title or ''} {body.content}"
+    )
+    await _commit(session)
+    await user_cache.invalidate(cache, user_id=user.id)
+    return entry
+
+
+async def update(
+    session: AsyncSession,
+    cache: cache_module.Cache,
+    *,
+    user: user_model.User,
+    entry: entry_model.Entry,
+    body: entry_schema.EntryUpdate,
+) -> entry_model.Entry:
+    """Apply the fields the client sent.
+
+    Raises:
+        UnknownTopicError: a new `topic_id` is not one of the user's topics.
+    """
+    values: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if values.get("topic_id") is not None:
+        await _check_topic(session, user_id=user.id, topic_id=values["topic_id"])
+    if "content" in values:
+        values["word_count"] = entry_schema.count_words(values["content"])
+    entry = await entries_repo.update(session, entry=entry, values=values)
+    if "content" in values or "title" in values:
+        await search_repo.remember_words(
+            session, user_id=user.id, body=f"{entry.title or ''} {entry.content}"
+        )
+    await _commit(session)
+    await user_cache.invalidate(cache, user_id=user.id)
+    return entry
+
+
+async def delete(
+    session: AsyncSession,
+    cache: cache_module.Cache,
+    *,
+    user: user_model.User,
+    entry: entry_model.Entry,
+) -> None:
+    await entries_repo.delete(session, entry=entry)
+    await session.commit()
+    await user_cache.invalidate(cache, user_id=user.id)

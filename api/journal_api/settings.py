@@ -1,0 +1,100 @@
+"""The API's one configuration object, read from `JOURNAL_API_*` environment variables.
+
+`Settings()` is built in `__main__` (or by a test) and handed to `create_app`; nothing
+else reads the environment. Secrets are `SecretStr` so they never print by accident,
+and the development placeholder signing key is refused in any other environment.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development-only signing key; `Settings` refuses it outside `environment=development`.
+PLACEHOLDER_JWT_KEY = "dev-only-insecure-jwt-signing-key-change-me"
+MIN_JWT_KEY_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every knob the API reads, with its environment variable in the field description."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JOURNAL_API_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+    )
+
+    environment: Literal["development", "test", "staging", "production"] = "development"
+    database_url: str = Field(
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/journal",
+        description="SQLAlchemy URL; postgresql:// and postgres:// are rewritten to asyncpg.",
+    )
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+
+    jwt_key: SecretStr = SecretStr(PLACEHOLDER_JWT_KEY)
+    jwt_kid: str = "k1"
+    # The key before the last rotation: tokens it signed stay valid until they expire.
+    jwt_previous_key: SecretStr | None = None
+    jwt_previous_kid: str | None = None
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=1)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=1)
+
+    # argon2id cost (OWASP-level defaults); tests lower it to keep the suite fast.
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=8)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=15 * 60, ge=1)
+    # Failed attempt n (n >= 2) waits base * 2**(n-2) seconds, capped at 2 s.
+    login_slowdown_base_seconds: float = Field(default=0.25, ge=0)
+
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+    rate_limit_per_user: int = Field(default=600, ge=1)
+    rate_limit_per_ip: int = Field(default=1200, ge=1)
+    # Only behind a proxy that sets it: otherwise any client could pick its own IP.
+    trust_forwarded_for: bool = False
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    cache_ttl_seconds: int = Field(default=300, ge=1)
+    # How long the cache client skips Redis after a failure before trying again.
+    cache_retry_seconds: float = Field(default=1.0, ge=0)
+    cache_timeout_seconds: float = Field(default=0.5, gt=0)
+
+    # Serves `routes/bench.py` (the benchmark's ceiling endpoint); `make bench` only.
+    bench_endpoints: bool = False
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_driver(cls, value: str) -> str:
+        # Operators hand us libpq-style URLs; the async engine needs the asyncpg driver.
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_keys(self) -> Self:
+        keys = [self.jwt_key] + ([self.jwt_previous_key] if self.jwt_previous_key else [])
+        if self.environment != "development":
+            for key in keys:
+                value = key.get_secret_value()
+                if value == PLACEHOLDER_JWT_KEY or len(value) < MIN_JWT_KEY_LENGTH:
+                    raise ValueError(
+                        "JOURNAL_API_JWT_KEY (and JOURNAL_API_JWT_PREVIOUS_KEY) must be set to a "
+                        f"random value of at least {MIN_JWT_KEY_LENGTH} characters outside "
+                        "development"
+                    )
+        if (self.jwt_previous_key is None) != (self.jwt_previous_kid is None):
+            raise ValueError("JOURNAL_API_JWT_PREVIOUS_KEY and _PREVIOUS_KID go together")
+        if self.jwt_previous_kid is not None and self.jwt_previous_kid == self.jwt_kid:
+            raise ValueError("JOURNAL_API_JWT_PREVIOUS_KID must differ from JOURNAL_API_JWT_KID")
+        return self

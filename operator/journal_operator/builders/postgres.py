@@ -1,0 +1,152 @@
+"""The managed PostgreSQL: a one-pod StatefulSet with pgvector, its headless Service, and
+the ConfigMap of SQL run when the data directory is first initialised.
+
+The `vector` extension is created twice on purpose: by the init SQL here (as the
+superuser, when the volume is new) and by the API's first migration (`CREATE EXTENSION IF
+NOT EXISTS vector`), which is what covers an external database. Pure builders; only used
+when `spec.database.mode` is `managed`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from journal_operator import naming, spec
+from journal_operator.builders import pods
+from journal_operator.builders import secrets as secrets_mod
+from journal_operator.manifests import Manifest
+
+DATA_MOUNT = "/var/lib/postgresql/data"
+# A subdirectory: initdb refuses a mount point that holds lost+found.
+PGDATA = f"{DATA_MOUNT}/pgdata"
+INIT_SQL = "CREATE EXTENSION IF NOT EXISTS vector;\n"
+COMPONENT = naming.Component.DATABASE
+
+
+def database_init_config(p: spec.Platform) -> Manifest:
+    """ConfigMap mounted at /docker-entrypoint-initdb.d: creates the vector extension."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": naming.child_meta(p, COMPONENT, naming.database_init_name(p)),
+        "data": {"01-vector.sql": INIT_SQL},
+    }
+
+
+def database_service(p: spec.Platform) -> Manifest:
+    """Headless Service `<platform>-postgres`: the StatefulSet's stable DNS name."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": naming.child_meta(p, COMPONENT, naming.database_name(p)),
+        "spec": {
+            "clusterIP": "None",
+            "selector": naming.selector(p, COMPONENT),
+            "ports": [
+                {
+                    "name": "postgres",
+                    "port": secrets_mod.DATABASE_PORT,
+                    "targetPort": "postgres",
+                    "protocol": "TCP",
+                }
+            ],
+        },
+    }
+
+
+def database_statefulset(p: spec.Platform) -> Manifest:
+    """StatefulSet `<platform>-postgres` with one pod and a data volume claim.
+
+    `deletionPolicy` maps onto `persistentVolumeClaimRetentionPolicy.whenDeleted`, so the
+    StatefulSet controller itself keeps or deletes the volume with the platform.
+    """
+    managed = p.spec.database.managed_or_default
+    claim_spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": managed.storage}},
+    }
+    if managed.storage_class_name is not None:
+        claim_spec["storageClassName"] = managed.storage_class_name
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": naming.child_meta(p, COMPONENT, naming.database_name(p)),
+        "spec": {
+            "replicas": 1,
+            "serviceName": naming.database_name(p),
+            "selector": {"matchLabels": naming.selector(p, COMPONENT)},
+            "podManagementPolicy": "OrderedReady",
+            "updateStrategy": {"type": "RollingUpdate"},
+            "persistentVolumeClaimRetentionPolicy": {
+                "whenDeleted": p.spec.deletion_policy,
+                "whenScaled": "Retain",
+            },
+            "template": {
+                "metadata": {"labels": naming.labels(p, COMPONENT)},
+                "spec": _pod_spec(p, managed),
+            },
+            "volumeClaimTemplates": [
+                {
+                    "metadata": {"name": "data", "labels": naming.labels(p, COMPONENT)},
+                    "spec": claim_spec,
+                }
+            ],
+        },
+    }
+
+
+def _pod_spec(p: spec.Platform, managed: spec.ManagedDatabase) -> dict[str, Any]:
+    tmp, tmp_mount = pods.tmp_volume()
+    secret = naming.database_secret_name(p)
+    ready = ["pg_isready", "-h", "127.0.0.1", "-U", secrets_mod.DATABASE_USER]
+    ready += ["-d", secrets_mod.DATABASE_NAME]
+    container = {
+        "name": "postgres",
+        "image": managed.image,
+        "imagePullPolicy": p.spec.images.pull_policy,
+        "env": [
+            _env_secret("POSTGRES_USER", secret, secrets_mod.USERNAME_KEY),
+            _env_secret("POSTGRES_PASSWORD", secret, secrets_mod.PASSWORD_KEY),
+            _env_secret("POSTGRES_DB", secret, secrets_mod.DATABASE_KEY),
+            {"name": "PGDATA", "value": PGDATA},
+        ],
+        "ports": [{"name": "postgres", "containerPort": secrets_mod.DATABASE_PORT}],
+        "resources": pods.resources(managed.resources),
+        # initdb on a fresh volume takes a while; the startup probe gives it five minutes
+        # before liveness may restart the container.
+        "startupProbe": _exec_probe(ready, period=5, failures=60),
+        "readinessProbe": _exec_probe(ready, period=5, failures=3),
+        "livenessProbe": _exec_probe(ready, period=10, failures=6),
+        "securityContext": pods.container_security(),
+        "volumeMounts": [
+            {"name": "data", "mountPath": DATA_MOUNT},
+            {"name": "run", "mountPath": "/var/run/postgresql"},
+            {"name": "init", "mountPath": "/docker-entrypoint-initdb.d", "readOnly": True},
+            tmp_mount,
+        ],
+    }
+    return {
+        **pods.pod_defaults(p),
+        # A clean shutdown (checkpoint) of PostgreSQL needs more than the default 30 s.
+        "terminationGracePeriodSeconds": 60,
+        "securityContext": pods.pod_security(uid=pods.DATA_UID),
+        "containers": [container],
+        "volumes": [
+            {"name": "run", "emptyDir": {}},
+            {"name": "init", "configMap": {"name": naming.database_init_name(p)}},
+            tmp,
+        ],
+    }
+
+
+def _env_secret(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def _exec_probe(command: list[str], *, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "exec": {"command": command},
+        "periodSeconds": period,
+        "timeoutSeconds": 5,
+        "failureThreshold": failures,
+    }

@@ -1,0 +1,307 @@
+"""Kopf handlers: thin wiring from Kubernetes events to ``reconcile``.
+
+Imported by ``__main__`` (registering the handlers is the import's side effect). Every
+handler returns None, so nothing lands in ``status.<handler-id>``.
+
+How a platform is kept reconciled:
+1. ``reconcile_platform`` (create / update / resume) runs one level-based pass at once.
+2. ``keep_reconciled``, a daemon per platform, runs a pass whenever a child changes (its
+   doorbell rings) and every ``resync_seconds`` otherwise. A daemon rather than a timer:
+   a timer cannot be woken early, and drift must be repaired within seconds.
+3. Index handlers cache every child by owner (observing costs no API reads) and
+   event handlers ring the owner's doorbell. They never write to the children.
+4. ``finalize_platform`` applies ``deletionPolicy`` before the children are garbage-collected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import kopf
+
+from journal_operator import metrics, naming, reconcile
+from journal_operator import settings as settings_mod
+from journal_operator import status as status_mod
+from journal_operator.k8s import apply as k8s_apply
+from journal_operator.k8s import client as k8s_client
+
+GROUP, VERSION, PLURAL = naming.GROUP, naming.VERSION, naming.PLURAL
+MANAGED = {naming.LABEL_MANAGED_BY: naming.MANAGER}
+
+
+@dataclasses.dataclass(frozen=True)
+class ChildResource:
+    """A kind of child the operator creates and watches."""
+
+    group: str
+    version: str
+    plural: str
+    index_id: str
+
+
+CHILD_RESOURCES: tuple[ChildResource, ...] = (
+    ChildResource("", "v1", "configmaps", "idx_configmaps"),
+    ChildResource("", "v1", "services", "idx_services"),
+    ChildResource("apps", "v1", "deployments", "idx_deployments"),
+    ChildResource("apps", "v1", "statefulsets", "idx_statefulsets"),
+    ChildResource("batch", "v1", "jobs", "idx_jobs"),
+    ChildResource("autoscaling", "v2", "horizontalpodautoscalers", "idx_hpas"),
+    ChildResource("policy", "v1", "poddisruptionbudgets", "idx_pdbs"),
+    ChildResource("networking.k8s.io", "v1", "networkpolicies", "idx_networkpolicies"),
+    ChildResource("networking.k8s.io", "v1", "ingresses", "idx_ingresses"),
+    ChildResource("serving.kserve.io", "v1beta1", "inferenceservices", "idx_inferenceservices"),
+)
+SECRETS = ChildResource("", "v1", "secrets", "idx_secrets")
+# Noise the reconcile never reads; dropping it keeps the cache small.
+_DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+
+
+@dataclasses.dataclass
+class Doorbells:
+    """One asyncio.Event per platform: set by child events, awaited by its daemon."""
+
+    bells: dict[tuple[str, str], asyncio.Event] = dataclasses.field(default_factory=dict)
+
+    def get(self, key: tuple[str, str]) -> asyncio.Event:
+        return self.bells.setdefault(key, asyncio.Event())
+
+    def ring(self, key: tuple[str, str]) -> None:
+        bell = self.bells.get(key)
+        if bell is not None:
+            bell.set()
+
+    def forget(self, key: tuple[str, str]) -> None:
+        self.bells.pop(key, None)
+
+
+@kopf.on.startup()
+async def start_operator(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """Configure Kopf, open the API client, start serving metrics."""
+    ours: settings_mod.OperatorSettings = memo["settings"]
+    settings_mod.configure_kopf(ours, settings)
+    # Server-side filtering: the operator never even receives other controllers' objects.
+    selector = f"{naming.LABEL_MANAGED_BY}={naming.MANAGER}"
+    for child in (*CHILD_RESOURCES, SECRETS):
+        settings.watching.label_selectors[_selector_key(child)] = selector
+    memo["context"] = reconcile.Context(client=await k8s_client.connect(), settings=ours)
+    memo["doorbells"] = Doorbells()
+    metrics.serve(host=ours.metrics_host, port=ours.metrics_port)
+
+
+@kopf.on.cleanup()
+async def stop_operator(memo: kopf.Memo, **_: Any) -> None:
+    """Close the API client."""
+    ctx: reconcile.Context | None = memo.get("context")
+    if ctx is not None:
+        await k8s_client.close(ctx.client)
+
+
+@kopf.on.probe(id="reconciles")
+def count_reconciles(**_: Any) -> float:
+    """Liveness detail: reconcile passes so far (the endpoint answering is the real signal)."""
+    return sum(
+        sample.value
+        for metric in metrics.RECONCILES.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )
+
+
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL)
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+async def reconcile_platform(
+    body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, retry: int, reason: str, **kwargs: Any
+) -> None:
+    """Bring a platform to its spec now (level-based: the same pass for every cause)."""
+    await _reconcile(
+        body, memo=memo, logger=logger, trigger=str(reason), indices=kwargs, retry=retry
+    )
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=5.0)
+async def keep_reconciled(
+    body: kopf.Body,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    namespace: str | None,
+    name: str,
+    **kwargs: Any,
+) -> None:
+    """Re-run the reconcile when a child changes, and on a resync interval otherwise."""
+    ours: settings_mod.OperatorSettings = memo["settings"]
+    doorbells: Doorbells = memo["doorbells"]
+    key = (str(namespace), name)
+    bell = doorbells.get(key)
+    failures = 0
+    try:
+        while True:
+            delay = ours.resync_seconds if not failures else min(300.0, 2.0**failures)
+            trigger = "resync"
+            try:
+                await asyncio.wait_for(bell.wait(), timeout=delay)
+                trigger = "child"
+                # Children change in bursts (a rollout touches the Deployment many times):
+                # a short pause lets one pass cover the whole burst.
+                await asyncio.sleep(0.3)
+            except TimeoutError:
+                pass
+            bell.clear()
+            try:
+                await _reconcile(
+                    body, memo=memo, logger=logger, trigger=trigger, indices=kwargs, retry=0
+                )
+                failures = 0
+            except (kopf.TemporaryError, kopf.PermanentError) as exc:
+                failures += 1
+                logger.warning("reconcile did not complete: %s", exc)
+            except Exception:
+                failures += 1
+                logger.exception("reconcile failed; retrying with backoff")
+    finally:
+        doorbells.forget(key)
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+async def finalize_platform(
+    body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+) -> None:
+    """Honour ``deletionPolicy``: keep (orphan and label) or delete volumes and Secrets."""
+    await reconcile.finalize(_context(memo), owner=body, logger=logger)
+
+
+def _context(memo: kopf.Memo) -> reconcile.Context:
+    ctx: reconcile.Context = memo["context"]
+    return ctx
+
+
+def _owner_key(body: kopf.Body) -> tuple[str, str] | None:
+    for ref in body.metadata.get("ownerReferences") or []:
+        if ref.get("kind") == "JournalPlatform" and str(ref.get("apiVersion", "")).startswith(
+            GROUP + "/"
+        ):
+            return str(body.metadata.namespace), str(ref["name"])
+    return None
+
+
+def _slim(body: kopf.Body) -> dict[str, Any]:
+    raw = dict(body)
+    metadata = dict(raw.get("metadata") or {})
+    metadata.pop("managedFields", None)
+    annotations = {
+        k: v
+        for k, v in (metadata.get("annotations") or {}).items()
+        if k not in _DROPPED_ANNOTATIONS
+    }
+    metadata["annotations"] = annotations
+    raw["metadata"] = metadata
+    return raw
+
+
+def _index_child(body: kopf.Body, **_: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    key = _owner_key(body)
+    return {key: _slim(body)} if key is not None else {}
+
+
+def _index_secret(body: kopf.Body, **_: Any) -> dict[tuple[str, str], tuple[str, str]]:
+    # Only name and resourceVersion: generated values must never sit in the operator's
+    # memory longer than the watch event that carried them.
+    key = _owner_key(body) or _retained_owner(body)
+    if key is None:
+        return {}
+    return {key: (str(body.metadata.name), str(body.metadata.get("resourceVersion", "")))}
+
+
+def _retained_owner(body: kopf.Body) -> tuple[str, str] | None:
+    instance = body.metadata.labels.get(naming.LABEL_INSTANCE)
+    return (str(body.metadata.namespace), str(instance)) if instance else None
+
+
+def _ring_owner(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    key = _owner_key(body) or _retained_owner(body)
+    doorbells: Doorbells | None = memo.get("doorbells")
+    if key is not None and doorbells is not None:
+        doorbells.ring(key)
+
+
+def _register_child_watches() -> None:
+    for child in CHILD_RESOURCES:
+        kopf.index(child.group, child.version, child.plural, id=child.index_id, labels=MANAGED)(
+            _index_child
+        )
+        kopf.on.event(
+            child.group, child.version, child.plural, id=f"ring-{child.plural}", labels=MANAGED
+        )(_ring_owner)
+    kopf.index(SECRETS.group, SECRETS.version, SECRETS.plural, id=SECRETS.index_id, labels=MANAGED)(
+        _index_secret
+    )
+    kopf.on.event(
+        SECRETS.group, SECRETS.version, SECRETS.plural, id="ring-secrets", labels=MANAGED
+    )(_ring_owner)
+
+
+_register_child_watches()
+
+
+def _selector_key(child: ChildResource) -> tuple[str, str] | str:
+    return (f"{child.group}/{child.version}" if child.group else child.version, child.plural)
+
+
+def _owner_slice(
+    indices: Mapping[str, Any], key: tuple[str, str]
+) -> tuple[list[Any], dict[str, str]]:
+    children: list[Any] = []
+    for child in CHILD_RESOURCES:
+        index = indices.get(child.index_id)
+        if index is not None and key in index:
+            children.extend(index[key])
+    secrets: dict[str, str] = {}
+    secrets_index = indices.get(SECRETS.index_id)
+    if secrets_index is not None and key in secrets_index:
+        secrets = dict(secrets_index[key])
+    return children, secrets
+
+
+async def _reconcile(
+    body: kopf.Body,
+    *,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    trigger: str,
+    indices: Mapping[str, Any],
+    retry: int,
+) -> None:
+    key = (str(body.metadata.namespace), str(body.metadata.name))
+    locks: dict[tuple[str, str], asyncio.Lock] = memo.setdefault("locks", {})
+    async with locks.setdefault(key, asyncio.Lock()):
+        children, secrets = _owner_slice(indices, key)
+        try:
+            outcome = await reconcile.run(
+                _context(memo),
+                owner=body,
+                children=children,
+                secrets=secrets,
+                trigger=trigger,
+                logger=logger,
+            )
+        except reconcile.InvalidPlatformError as exc:
+            kopf.warn(body, reason="InvalidSpec", message=str(exc))
+            raise kopf.PermanentError(str(exc)) from exc
+        except reconcile.NotYetError as exc:
+            raise kopf.TemporaryError(str(exc), delay=exc.delay) from exc
+        except k8s_apply.ApiError as exc:
+            # Growing delay: a refused request (quota, a webhook, a conflict) is retried,
+            # never in a tight loop.
+            raise kopf.TemporaryError(str(exc), delay=min(300.0, 5.0 * 2**retry)) from exc
+    _post_events(body, outcome.events)
+
+
+def _post_events(body: kopf.Body, events: Iterable[status_mod.Transition]) -> None:
+    for event in events:
+        if event.warning:
+            kopf.warn(body, reason=event.reason, message=event.message)
+        else:
+            kopf.info(body, reason=event.reason, message=event.message)

@@ -1,0 +1,226 @@
+"""What each component's observed state means: one condition and a few printable facts.
+
+Pure functions called by ``status.compute`` with the typed platform and the ``Observed``
+snapshot. A component is ready when its workload has its desired replicas ready (the
+StatefulSet, the Deployments) or its InferenceServices report Ready for their generation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from journal_operator import naming, observe, rollout, spec
+
+
+@dataclasses.dataclass(frozen=True)
+class Health:
+    """A component's condition verdict plus its ``status.components.<x>`` facts."""
+
+    verdict: rollout.Verdict
+    facts: dict[str, Any]
+
+
+def workload_facts(w: observe.Workload | None, *, desired: int | None = None) -> dict[str, Any]:
+    """``{ready, replicas, readyReplicas, updatedReplicas, summary, image}`` of a workload."""
+    if w is None:
+        return {
+            "ready": False,
+            "replicas": 0,
+            "readyReplicas": 0,
+            "updatedReplicas": 0,
+            "summary": "0/0",
+        }
+    want = w.replicas if desired is None else desired
+    facts: dict[str, Any] = {
+        "ready": w.available >= want and w.ready >= want,
+        "replicas": w.current,
+        "readyReplicas": w.ready,
+        "updatedReplicas": w.updated,
+        "summary": f"{w.ready}/{want}",
+    }
+    if w.images:
+        facts["image"] = w.images[0]
+    return facts
+
+
+def database(p: spec.Platform, observed: observe.Observed) -> Health:
+    """``DatabaseReady``: the PostgreSQL StatefulSet has its pod ready (or it is external)."""
+    if p.spec.database.mode == "external" and p.spec.database.external is not None:
+        secret = p.spec.database.external.secret_ref.name
+        return Health(
+            rollout.Verdict(
+                "True", "ExternalDatabase", f"using the external database from Secret {secret}"
+            ),
+            {"ready": True, "summary": "external"},
+        )
+    name = naming.database_name(p)
+    sts = observed.workload("StatefulSet", name)
+    facts = workload_facts(sts)
+    facts["host"] = naming.service_host(p, name)
+    if sts is None:
+        return Health(
+            rollout.Verdict("False", "StatefulSetMissing", f"creating StatefulSet {name}"), facts
+        )
+    if facts["ready"]:
+        return Health(
+            rollout.Verdict(
+                "True", "DatabaseReady", f"StatefulSet {name}: {sts.ready}/{sts.replicas} ready"
+            ),
+            facts,
+        )
+    return Health(
+        rollout.Verdict(
+            "False", "DatabaseStarting", f"StatefulSet {name}: {sts.ready}/{sts.replicas} ready"
+        ),
+        facts,
+    )
+
+
+def cache(p: spec.Platform, observed: observe.Observed) -> Health:
+    """``CacheReady``: the Redis Deployment is available (or external, or disabled)."""
+    mode = p.spec.cache.mode
+    if mode == "disabled":
+        return Health(
+            rollout.Verdict("True", "CacheDisabled", "running without Redis"),
+            {"ready": True, "summary": "disabled"},
+        )
+    if mode == "external" and p.spec.cache.external is not None:
+        secret = p.spec.cache.external.secret_ref.name
+        return Health(
+            rollout.Verdict(
+                "True", "ExternalCache", f"using the external Redis from Secret {secret}"
+            ),
+            {"ready": True, "summary": "external"},
+        )
+    name = naming.cache_name(p)
+    return _deployment_health(
+        observed, name, ready_reason="CacheReady", host=naming.service_host(p, name)
+    )
+
+
+def api(
+    p: spec.Platform, observed: observe.Observed, decision: rollout.Decision
+) -> tuple[Health, dict[str, Any]]:
+    """``ApiReady``: API and worker Deployments have their desired replicas available.
+
+    Returns:
+        The API's health (with the verdict covering both) and the worker's facts.
+    """
+    api_name, worker_name = naming.api_name(p), naming.worker_name(p)
+    api_w = observed.workload("Deployment", api_name)
+    worker_w = observed.workload("Deployment", worker_name)
+    api_facts, worker_facts = workload_facts(api_w), workload_facts(worker_w)
+    if decision.serve is None:
+        verdict = rollout.Verdict(
+            "False", "WaitingForMigrations", "the API starts once the first migration has completed"
+        )
+    elif api_w is None or worker_w is None:
+        missing = api_name if api_w is None else worker_name
+        verdict = rollout.Verdict("False", "DeploymentMissing", f"creating Deployment {missing}")
+    elif api_facts["ready"] and worker_facts["ready"]:
+        verdict = rollout.Verdict(
+            "True",
+            "DeploymentsAvailable",
+            f"api {api_w.available}/{api_w.replicas} available, worker "
+            f"{worker_w.available}/{worker_w.replicas} available",
+        )
+    else:
+        verdict = rollout.Verdict(
+            "False",
+            "DeploymentUnavailable",
+            f"api {api_w.available}/{api_w.replicas} available, worker "
+            f"{worker_w.available}/{worker_w.replicas} available",
+        )
+    return Health(verdict, api_facts), worker_facts
+
+
+def models(
+    p: spec.Platform, observed: observe.Observed, *, inference_mode: str | None
+) -> tuple[rollout.Verdict, list[dict[str, Any]]]:
+    """``ModelsReady`` and one ``status.components.models[]`` entry per model."""
+    if not p.spec.inference.models:
+        return rollout.Verdict("True", "NoModels", "no models configured"), []
+    entries: list[dict[str, Any]] = []
+    not_ready: list[str] = []
+    for model in p.spec.inference.models:
+        name = naming.model_name(p, model.name)
+        if inference_mode == "kserve":
+            body = observed.body("InferenceService", name)
+            fact = (
+                observe.inference_service_facts(body)
+                if body is not None
+                else observe.ModelFact(
+                    name,
+                    False,
+                    "InferenceServiceMissing",
+                    f"creating InferenceService {name}",
+                    None,
+                )
+            )
+            entry: dict[str, Any] = {
+                "name": model.name,
+                "ready": fact.ready,
+                "url": naming.model_url(p, model.name),
+            }
+            if fact.message:
+                entry["message"] = fact.message
+        else:
+            w = observed.workload("Deployment", naming.model_service_name(p, model.name))
+            facts = workload_facts(w)
+            entry = {
+                "name": model.name,
+                "ready": facts["ready"],
+                "url": naming.model_url(p, model.name),
+                "replicas": facts["replicas"],
+                "readyReplicas": facts["readyReplicas"],
+            }
+            if "image" in facts:
+                entry["image"] = facts["image"]
+        entries.append(entry)
+        if not entry["ready"]:
+            not_ready.append(model.name)
+    if not_ready:
+        return rollout.Verdict(
+            "False",
+            "ModelsNotReady",
+            f"not ready: {', '.join(not_ready)} ({len(entries) - len(not_ready)}"
+            f"/{len(entries)} ready)",
+        ), entries
+    return rollout.Verdict("True", "ModelsReady", f"{len(entries)}/{len(entries)} ready"), entries
+
+
+def migrations(
+    p: spec.Platform, observed: observe.Observed, decision: rollout.Decision
+) -> dict[str, Any]:
+    """``status.components.migrations``: the current version's Job and its state."""
+    name = naming.migrations_job_name(p, p.spec.version)
+    job = observed.job(name)
+    facts: dict[str, Any] = {"version": p.spec.version, "job": name}
+    if decision.migrated == p.spec.version:
+        facts["state"] = "Succeeded"
+    elif job is None:
+        facts["state"] = "Pending"
+    elif job.failed:
+        facts.update(state="Failed", reason=job.reason, message=job.message)
+    elif job.succeeded:
+        facts["state"] = "Succeeded"
+    else:
+        facts["state"] = "Running"
+    return facts
+
+
+def _deployment_health(
+    observed: observe.Observed, name: str, *, ready_reason: str, host: str
+) -> Health:
+    w = observed.workload("Deployment", name)
+    facts = workload_facts(w)
+    facts["host"] = host
+    if w is None:
+        return Health(
+            rollout.Verdict("False", "DeploymentMissing", f"creating Deployment {name}"), facts
+        )
+    message = f"Deployment {name}: {w.available}/{w.replicas} available"
+    if facts["ready"]:
+        return Health(rollout.Verdict("True", ready_reason, message), facts)
+    return Health(rollout.Verdict("False", "DeploymentUnavailable", message), facts)

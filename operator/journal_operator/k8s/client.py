@@ -1,0 +1,45 @@
+"""The Kubernetes API client's lifecycle: created once in startup, closed in cleanup.
+
+``handlers.py`` calls ``connect()`` from ``@kopf.on.startup`` and stores the result in the
+operator's memo; ``close()`` runs from ``@kopf.on.cleanup``. Only ``k8s/`` imports
+``kubernetes_asyncio``; the rest of the operator sees the opaque ``Client`` below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+
+from kubernetes_asyncio import client as k8s_client
+from kubernetes_asyncio import config as k8s_config
+
+SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105
+
+
+@dataclasses.dataclass(frozen=True)
+class Client:
+    """An open connection to one API server (wraps kubernetes_asyncio's ``ApiClient``)."""
+
+    api: k8s_client.ApiClient
+
+
+async def connect() -> Client:
+    """Open a client: in-cluster when a service account is mounted, else ``$KUBECONFIG``.
+
+    Returns:
+        A client that must be passed to ``close()`` when the operator stops.
+    """
+    configuration = k8s_client.Configuration()
+    # Same order Kopf uses for its own login, so both talk to the same cluster.
+    in_cluster = pathlib.Path(SERVICE_ACCOUNT_TOKEN).exists()  # noqa: ASYNC240 - startup only
+    if in_cluster and "KUBECONFIG" not in os.environ:
+        k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    else:
+        await k8s_config.load_kube_config(client_configuration=configuration, persist_config=False)
+    return Client(api=k8s_client.ApiClient(configuration=configuration))
+
+
+async def close(client: Client) -> None:
+    """Close the client's connection pool."""
+    await client.api.close()

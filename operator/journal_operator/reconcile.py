@@ -1,0 +1,510 @@
+"""One level-based, idempotent reconcile pass for a JournalPlatform, as named steps.
+
+Called by every handler in ``handlers.py`` (create, update, resume, the per-platform daemon)
+with the owner's body and its children as last seen by the watches. The steps run in
+CloudNativePG's order: parse, observe, wait_for_prerequisites, apply_children, write_status.
+Each pass recomputes everything from the spec and the observed state, so running it twice,
+or after a crash halfway through, converges to the same objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from journal_operator import hashing, metrics, naming, observe, rollout, secrets_gen, spec
+from journal_operator import settings as settings_mod
+from journal_operator import status as status_mod
+from journal_operator.builders import plan
+from journal_operator.builders import secrets as secret_builders
+from journal_operator.k8s import apply as k8s
+from journal_operator.k8s import client as k8s_client
+from journal_operator.manifests import Manifest, ref
+
+APPLIED_HASH = f"{naming.GROUP}/applied-hash"
+RETAINED_LABEL = f"{naming.GROUP}/retained"
+KSERVE_API = "serving.kserve.io/v1beta1"
+KSERVE_RECHECK_SECONDS = 60.0
+# Kinds removed when the spec no longer asks for them (an Ingress disabled, a model dropped).
+# Never Jobs (a failed migration Job must stay, or it would be re-run in a loop), Secrets or
+# StatefulSets (data).
+PRUNABLE = frozenset(
+    {
+        "Deployment",
+        "Service",
+        "ConfigMap",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "Ingress",
+        "InferenceService",
+    }
+)
+
+
+class InvalidPlatformError(Exception):
+    """The spec cannot be reconciled as written (the API server should have refused it)."""
+
+
+class NotYetError(Exception):
+    """A prerequisite is missing; retry after ``delay`` seconds."""
+
+    def __init__(self, message: str, *, delay: float) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+@dataclasses.dataclass
+class Context:
+    """Process-wide state a pass needs besides the owner: client, settings, small caches."""
+
+    client: k8s_client.Client
+    settings: settings_mod.OperatorSettings
+    # (namespace, name, db resourceVersion, jwt resourceVersion) -> values read back.
+    generated: dict[tuple[str, ...], secret_builders.GeneratedSecrets] = dataclasses.field(
+        default_factory=dict
+    )
+    kserve_installed: bool | None = None
+    kserve_checked_at: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What a pass concluded: the phase, and the Events worth posting about it."""
+
+    phase: str
+    events: Sequence[status_mod.Transition]
+
+
+async def run(
+    ctx: Context,
+    *,
+    owner: Mapping[str, Any],
+    children: Iterable[Mapping[str, Any]],
+    secrets: Mapping[str, str],
+    trigger: str,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> Outcome:
+    """Run one pass for ``owner``.
+
+    Args:
+        ctx: the operator's client, settings and caches.
+        owner: the JournalPlatform body.
+        children: bodies of its children, as cached by the watches.
+        secrets: generated Secrets that exist, name -> resourceVersion (values are not cached).
+        trigger: what caused the pass (create, update, resume, child, resync), for metrics.
+        logger: the per-object logger.
+
+    Raises:
+        InvalidPlatformError: the spec is invalid; retrying will not help.
+        NotYetError: a prerequisite (a user's Secret) is missing.
+        k8s.ApiError: the API server refused a request.
+    """
+    with metrics.timed_reconcile(trigger) as result:
+        # Parse first: nothing below means anything for a spec that does not validate.
+        p = await parse(ctx, owner)
+        # Observe once, before any decision (CNPG's managed-resources snapshot).
+        observed = observe.observe(children, secrets=secrets)
+        current = dict(owner.get("status") or {})
+        if p.spec.paused:
+            # Paused means hands off: report, change nothing.
+            result["result"] = "paused"
+            return await write_status(
+                ctx,
+                p,
+                current,
+                observed=observed,
+                decision=None,
+                inference_mode=current.get("inferenceMode"),
+                paused=True,
+            )
+        # Prerequisites before any write: half a platform is worse than none.
+        inference_mode = await wait_for_prerequisites(ctx, p, owner=owner, current=current)
+        generated = await ensure_secrets(ctx, p, observed)
+        decision = decide_versions(p, observed, current)
+        await apply_children(
+            ctx,
+            p,
+            observed,
+            decision=decision,
+            generated=generated,
+            inference_mode=inference_mode,
+            logger=logger,
+        )
+        # Status last: it reports what was observed and what this pass decided.
+        outcome = await write_status(
+            ctx, p, current, observed=observed, decision=decision, inference_mode=inference_mode
+        )
+        result["result"] = "ok"
+        return outcome
+
+
+async def parse(ctx: Context, owner: Mapping[str, Any]) -> spec.Platform:
+    """Typed platform, or a Failed status and ``InvalidPlatformError``."""
+    try:
+        return spec.parse(owner)
+    except spec.InvalidSpec as exc:
+        current = dict(owner.get("status") or {})
+        meta = owner.get("metadata") or {}
+        conds = {
+            status_mod.ConditionType.READY: status_mod.Condition(
+                status_mod.ConditionType.READY, "False", status_mod.Reason.INVALID_SPEC, str(exc)
+            )
+        }
+        desired = {
+            "observedGeneration": int(meta.get("generation") or 0),
+            "phase": str(status_mod.Phase.FAILED),
+            "phaseReason": f"invalid spec: {exc}",
+            "conditions": status_mod.render_conditions(
+                conds,
+                existing=current.get("conditions") or [],
+                now=_now(),
+                generation=int(meta.get("generation") or 0),
+            ),
+        }
+        if status_mod.differs(current, desired):
+            await k8s.patch_merge(
+                ctx.client,
+                api_version=naming.API_VERSION,
+                kind=naming.KIND,
+                namespace=meta.get("namespace"),
+                name=str(meta.get("name")),
+                patch={"status": desired},
+                subresource="status",
+            )
+        raise InvalidPlatformError(str(exc)) from exc
+
+
+async def wait_for_prerequisites(
+    ctx: Context, p: spec.Platform, *, owner: Mapping[str, Any], current: Mapping[str, Any]
+) -> plan.InferenceMode:
+    """Check the user's Secrets exist and resolve the inference mode.
+
+    Returns:
+        ``"kserve"`` or ``"deployment"``.
+
+    Raises:
+        NotYetError: a referenced Secret is missing (status says which, phase Pending).
+    """
+    missing = []
+    for block in (p.spec.database, p.spec.cache):
+        if block.mode == "external" and block.external is not None:
+            ref_ = block.external.secret_ref
+            found = await k8s.get(
+                ctx.client, api_version="v1", kind="Secret", namespace=p.namespace, name=ref_.name
+            )
+            if found is None or ref_.key not in (found.get("data") or {}):
+                missing.append(f"Secret {ref_.name} with key {ref_.key}")
+    if missing:
+        message = "waiting for " + ", ".join(missing)
+        await _write_pending(ctx, p, current, message)
+        raise NotYetError(message, delay=15)
+    return plan.resolve_inference_mode(p, kserve_installed=await _kserve_installed(ctx))
+
+
+async def _kserve_installed(ctx: Context) -> bool:
+    # Asked at most once a minute: a CRD installed later is picked up without a restart.
+    if (
+        ctx.kserve_installed is None
+        or time.monotonic() - ctx.kserve_checked_at > KSERVE_RECHECK_SECONDS
+    ):
+        ctx.kserve_installed = await k8s.api_group_served(
+            ctx.client, api_version=KSERVE_API, kind="InferenceService"
+        )
+        ctx.kserve_checked_at = time.monotonic()
+    return ctx.kserve_installed
+
+
+async def ensure_secrets(
+    ctx: Context, p: spec.Platform, observed: observe.Observed
+) -> secret_builders.GeneratedSecrets:
+    """Create the generated Secrets if absent (never overwrite); return their values.
+
+    Values are read back from the existing Secrets, so a restarted operator keeps them.
+    """
+    db_name, jwt_name = naming.database_secret_name(p), naming.jwt_secret_name(p)
+    needs_db = p.spec.database.mode == "managed"
+    key = (
+        p.namespace,
+        p.name,
+        observed.secrets_version(db_name),
+        observed.secrets_version(jwt_name),
+    )
+    if (
+        key in ctx.generated
+        and (not needs_db or observed.has("Secret", db_name))
+        and observed.has("Secret", jwt_name)
+    ):
+        return ctx.generated[key]
+    db_body = await _get_secret(ctx, p, db_name) if needs_db else None
+    jwt_body = await _get_secret(ctx, p, jwt_name)
+    values = secrets_gen.combine(
+        database_data=(db_body or {}).get("data") if db_body else None,
+        jwt_data=(jwt_body or {}).get("data") if jwt_body else None,
+        need_database=needs_db,
+    )
+    created = []
+    if needs_db and db_body is None:
+        created.append(await k8s.create(ctx.client, secret_builders.database_secret(p, values)))
+    if jwt_body is None:
+        created.append(await k8s.create(ctx.client, secret_builders.jwt_secret(p, values)))
+    if any(body is None for body in created):
+        # Someone created it between our read and our create: its values win; read again.
+        return await ensure_secrets(ctx, p, observed)
+    if jwt_body is not None and (db_body is not None or not needs_db):
+        ctx.generated[key] = values
+    return values
+
+
+async def _get_secret(ctx: Context, p: spec.Platform, name: str) -> Manifest | None:
+    body = await k8s.get(
+        ctx.client, api_version="v1", kind="Secret", namespace=p.namespace, name=name
+    )
+    if body is not None and not _owned_by(body, p):
+        # A Secret retained from an earlier platform of the same name: adopt it again, so
+        # deletionPolicy applies to it under this platform too.
+        await k8s.patch_merge(
+            ctx.client,
+            api_version="v1",
+            kind="Secret",
+            namespace=p.namespace,
+            name=name,
+            patch={
+                "metadata": {
+                    "ownerReferences": [naming.owner_reference(p)],
+                    "labels": {RETAINED_LABEL: None},
+                }
+            },
+        )
+    return body
+
+
+def _owned_by(body: Mapping[str, Any], p: spec.Platform) -> bool:
+    refs = (body.get("metadata") or {}).get("ownerReferences") or []
+    return any(r.get("uid") == p.uid for r in refs)
+
+
+def decide_versions(
+    p: spec.Platform, observed: observe.Observed, current: Mapping[str, Any]
+) -> rollout.Decision:
+    """Which version the API serves and whether migrations run (see ``rollout``)."""
+    versions = current.get("version") or {}
+    api = observed.workload("Deployment", naming.api_name(p))
+    running = versions.get("running") or (api.version if api is not None else None)
+    job = observed.job(naming.migrations_job_name(p, p.spec.version))
+    return rollout.decide(
+        desired=p.spec.version, running=running, migrated=versions.get("migrated"), job=job
+    )
+
+
+async def apply_children(
+    ctx: Context,
+    p: spec.Platform,
+    observed: observe.Observed,
+    *,
+    decision: rollout.Decision,
+    generated: secret_builders.GeneratedSecrets,
+    inference_mode: plan.InferenceMode,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> None:
+    """Apply every child that is missing or drifted, group by group, then prune leftovers.
+
+    Groups go in the plan's order (config, database, cache, migrations, app, inference,
+    network) so that what a later group mounts exists before it. Secrets are never applied:
+    ``ensure_secrets`` created them once.
+    """
+    groups = plan.desired_children(
+        p,
+        secrets=generated,
+        version=decision.serve,
+        migrate=decision.migrate,
+        inference_mode=inference_mode,
+    )
+    wanted: set[tuple[str, str]] = set()
+    for group in groups:
+        for manifest in group.manifests:
+            identity = ref(manifest)
+            wanted.add((identity.kind, identity.name))
+            if identity.kind == "Secret":
+                continue
+            await _apply_if_drifted(
+                ctx, manifest, observed.body(identity.kind, identity.name), logger=logger
+            )
+    for (kind, name), _body in list(observed.objects.items()):
+        if (
+            kind in PRUNABLE
+            and (kind, name) not in wanted
+            and not _keep_during_rollout(p, kind, name, decision)
+        ):
+            logger.info("deleting %s %s: the spec no longer asks for it", kind, name)
+            await k8s.delete(
+                ctx.client,
+                api_version=str(_body.get("apiVersion")),
+                kind=kind,
+                namespace=p.namespace,
+                name=name,
+            )
+
+
+def _keep_during_rollout(
+    p: spec.Platform, kind: str, name: str, decision: rollout.Decision
+) -> bool:
+    # While nothing is served yet (first install), the plan leaves the API and worker out:
+    # that is "not yet", not "remove".
+    return (
+        decision.serve is None
+        and kind == "Deployment"
+        and name in (naming.api_name(p), naming.worker_name(p))
+    )
+
+
+async def _apply_if_drifted(
+    ctx: Context,
+    manifest: Manifest,
+    actual: Mapping[str, Any] | None,
+    *,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> None:
+    applied_hash = hashing.digest(manifest)
+    if not observe.drifted(
+        manifest, actual, applied_hash=applied_hash, hash_annotation=APPLIED_HASH
+    ):
+        return
+    meta = manifest["metadata"]
+    annotated = {
+        **manifest,
+        "metadata": {
+            **meta,
+            "annotations": {**(meta.get("annotations") or {}), APPLIED_HASH: applied_hash},
+        },
+    }
+    identity = ref(manifest)
+    logger.debug(
+        "applying %s %s (%s)",
+        identity.kind,
+        identity.name,
+        "missing" if actual is None else "drifted",
+    )
+    await k8s.apply(ctx.client, annotated)
+    metrics.APPLIES.labels(kind=identity.kind).inc()
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def write_status(
+    ctx: Context,
+    p: spec.Platform,
+    current: Mapping[str, Any],
+    *,
+    observed: observe.Observed,
+    decision: rollout.Decision | None,
+    inference_mode: str | None,
+    paused: bool = False,
+) -> Outcome:
+    """Patch the status when it differs from the stored one; return the Events to post."""
+    if paused or decision is None:
+        desired = status_mod.paused(p, current=current, now=_now())
+    else:
+        desired = status_mod.compute(
+            p,
+            observed,
+            decision=decision,
+            inference_mode=inference_mode,
+            current=current,
+            now=_now(),
+        )
+    await _patch_status(ctx, p, current, desired)
+    return Outcome(phase=str(desired["phase"]), events=status_mod.transitions(current, desired))
+
+
+async def _write_pending(
+    ctx: Context, p: spec.Platform, current: Mapping[str, Any], message: str
+) -> None:
+    await _patch_status(
+        ctx, p, current, status_mod.pending(p, current=current, message=message, now=_now())
+    )
+
+
+async def _patch_status(
+    ctx: Context, p: spec.Platform, current: Mapping[str, Any], desired: Mapping[str, Any]
+) -> None:
+    metrics.record_phase((p.namespace, p.name), str(desired.get("phase")))
+    if not status_mod.differs(current, desired):
+        return
+    await k8s.patch_merge(
+        ctx.client,
+        api_version=naming.API_VERSION,
+        kind=naming.KIND,
+        namespace=p.namespace,
+        name=p.name,
+        patch={"status": desired},
+        subresource="status",
+    )
+
+
+async def finalize(
+    ctx: Context, *, owner: Mapping[str, Any], logger: logging.Logger | logging.LoggerAdapter[Any]
+) -> None:
+    """Apply ``deletionPolicy`` to the data that garbage collection would otherwise decide.
+
+    Retain: the generated Secrets lose their owner reference (so GC keeps them) and, like the
+    database volumes, get the ``retained`` label; a platform of the same name adopts them.
+    Delete: Secrets and volumes are deleted now. Everything else goes by owner references.
+    """
+    meta = owner.get("metadata") or {}
+    namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+    policy = (owner.get("spec") or {}).get("deletionPolicy", "Retain")
+    current = dict(owner.get("status") or {})
+    deleting = {"phase": str(status_mod.Phase.DELETING), "phaseReason": f"deletionPolicy {policy}"}
+    if status_mod.differs(current, deleting):
+        await k8s.patch_merge(
+            ctx.client,
+            api_version=naming.API_VERSION,
+            kind=naming.KIND,
+            namespace=namespace,
+            name=name,
+            patch={"status": deleting},
+            subresource="status",
+        )
+    selector = f"{naming.LABEL_INSTANCE}={name},{naming.LABEL_MANAGED_BY}={naming.MANAGER}"
+    uid = meta.get("uid")
+    for kind in ("Secret", "PersistentVolumeClaim"):
+        for body in await k8s.list_objects(
+            ctx.client, api_version="v1", kind=kind, namespace=namespace, label_selector=selector
+        ):
+            obj_meta = body["metadata"]
+            refs = obj_meta.get("ownerReferences") or []
+            if kind == "Secret" and refs and not any(r.get("uid") == uid for r in refs):
+                continue  # someone else's now
+            if policy == "Delete":
+                logger.info("deleting %s %s (deletionPolicy Delete)", kind, obj_meta["name"])
+                await k8s.delete(
+                    ctx.client,
+                    api_version="v1",
+                    kind=kind,
+                    namespace=namespace,
+                    name=obj_meta["name"],
+                )
+            else:
+                logger.info("retaining %s %s (deletionPolicy Retain)", kind, obj_meta["name"])
+                kept = [r for r in refs if r.get("uid") != uid]
+                await k8s.patch_merge(
+                    ctx.client,
+                    api_version="v1",
+                    kind=kind,
+                    namespace=namespace,
+                    name=obj_meta["name"],
+                    patch={
+                        "metadata": {
+                            "ownerReferences": kept or None,
+                            "labels": {RETAINED_LABEL: "true"},
+                        }
+                    },
+                )
+    metrics.record_phase((namespace, name), None)

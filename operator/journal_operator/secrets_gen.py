@@ -1,0 +1,58 @@
+"""Generate a platform's secret values: database password and JWT signing key.
+
+Called by ``reconcile.ensure_secrets`` only when a generated Secret does not exist yet; the
+values then live in that Secret and are read back on later passes, never regenerated,
+logged, or copied into status or events. Uses the ``secrets`` module (a CSPRNG).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import secrets
+from collections.abc import Mapping
+
+from journal_operator.builders import secrets as secret_builders
+
+PASSWORD_BYTES = 32  # 43 URL-safe characters
+JWT_KEY_BYTES = 48  # 64 URL-safe characters; the API requires at least 32
+
+
+def generate() -> secret_builders.GeneratedSecrets:
+    """Fresh random values for a new platform."""
+    return secret_builders.GeneratedSecrets(
+        database_password=secrets.token_urlsafe(PASSWORD_BYTES),
+        jwt_key=secrets.token_urlsafe(JWT_KEY_BYTES),
+        jwt_kid=f"k{secrets.token_hex(4)}",
+    )
+
+
+def combine(
+    *, database_data: Mapping[str, str] | None, jwt_data: Mapping[str, str] | None
+) -> secret_builders.GeneratedSecrets:
+    """Keep every value that already exists; generate only the missing ones.
+
+    Args:
+        database_data: ``.data`` of the existing database Secret, or None when absent.
+        jwt_data: ``.data`` of the existing JWT Secret, or None when absent.
+    """
+    fresh = generate()
+    if jwt_data is not None:
+        kept = secret_builders.read_generated(database_data, jwt_data)
+        if database_data is None:
+            return dataclasses.replace(kept, database_password=fresh.database_password)
+        return kept
+    if database_data is not None:
+        kept_db = secret_builders.read_generated(
+            database_data,
+            {
+                secret_builders.JWT_KEY: _b64(fresh.jwt_key),
+                secret_builders.JWT_KID_KEY: _b64(fresh.jwt_kid),
+            },
+        )
+        return kept_db
+    return fresh
+
+
+def _b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()

@@ -1,0 +1,365 @@
+"""The status contract: condition vocabulary, phase derivation, and the status document.
+
+Pure functions called by ``reconcile.py`` at its last step: the whole ``status`` (minus
+Kopf's own ``status.kopf``) is computed from the observed children and the rollout decision,
+compared with what is stored, and patched only when it differs. Conditions have the
+``metav1.Condition`` shape; ``lastTransitionTime`` moves only when a condition's status flips.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from journal_operator import health, naming, observe, rollout, spec
+
+
+class ConditionType(enum.StrEnum):
+    """Condition types on ``status.conditions``."""
+
+    READY = "Ready"  # every component serves; derived from the others by ready_condition()
+    PROGRESSING = "Progressing"  # a migration or rollout is under way (False+reason when stalled)
+    DEGRADED = "Degraded"  # abnormal-true: something failed and needs a human
+    DATABASE_READY = "DatabaseReady"
+    CACHE_READY = "CacheReady"
+    MIGRATED = "Migrated"  # the schema is at spec.version
+    API_READY = "ApiReady"  # API and worker Deployments have their desired available replicas
+    MODELS_READY = "ModelsReady"
+
+
+COMPONENTS: tuple[ConditionType, ...] = (
+    ConditionType.DATABASE_READY,
+    ConditionType.CACHE_READY,
+    ConditionType.MIGRATED,
+    ConditionType.API_READY,
+    ConditionType.MODELS_READY,
+)
+ORDER: tuple[ConditionType, ...] = (
+    ConditionType.READY,
+    ConditionType.PROGRESSING,
+    ConditionType.DEGRADED,
+    *COMPONENTS,
+)
+
+
+class Reason(enum.StrEnum):
+    """Reasons this module sets itself (others come from rollout and from children)."""
+
+    PLATFORM_READY = "PlatformReady"
+    COMPONENTS_NOT_READY = "ComponentsNotReady"
+    AS_EXPECTED = "AsExpected"
+    PAUSED = "ReconciliationPaused"
+    INVALID_SPEC = "InvalidSpec"
+    DELETING = "Deleting"
+    WAITING = "WaitingForPrerequisites"
+
+
+class Phase(enum.StrEnum):
+    """One-word summary for ``kubectl get jp``; conditions carry the detail."""
+
+    PENDING = "Pending"
+    PROVISIONING = "Provisioning"
+    MIGRATING = "Migrating"
+    READY = "Ready"
+    DEGRADED = "Degraded"
+    PAUSED = "Paused"
+    DELETING = "Deleting"
+    FAILED = "Failed"
+
+
+@dataclasses.dataclass(frozen=True)
+class Condition:
+    """A condition before timestamps: what the operator concluded this pass."""
+
+    type: ConditionType
+    status: str  # "True" | "False" | "Unknown"
+    reason: str
+    message: str
+
+    @classmethod
+    def of(cls, type_: ConditionType, verdict: rollout.Verdict) -> Condition:
+        """A condition from a rollout verdict."""
+        return cls(type_, verdict.status, verdict.reason, verdict.message)
+
+
+def set_condition(
+    existing: Sequence[Mapping[str, Any]], new: Condition, *, now: str, generation: int
+) -> dict[str, Any]:
+    """The stored form of ``new``, keeping ``lastTransitionTime`` unless the status flipped.
+
+    Args:
+        existing: the conditions currently stored on the object.
+        new: this pass's conclusion.
+        now: RFC 3339 timestamp to use when the status flips (or the condition is new).
+        generation: the ``metadata.generation`` this conclusion is about.
+    """
+    previous = next((c for c in existing if c.get("type") == new.type), None)
+    flipped = previous is None or previous.get("status") != new.status
+    return {
+        "type": str(new.type),
+        "status": new.status,
+        "reason": new.reason,
+        "message": new.message[:1000],
+        "lastTransitionTime": now
+        if flipped or previous is None
+        else previous.get("lastTransitionTime", now),
+        "observedGeneration": generation,
+    }
+
+
+def derive_phase(
+    conditions: Mapping[ConditionType, Condition],
+    *,
+    paused: bool = False,
+    deleting: bool = False,
+    invalid: bool = False,
+    pending: bool = False,
+) -> Phase:
+    """The phase, by precedence: lifecycle, then failures, then activity, then Ready."""
+    if deleting:
+        return Phase.DELETING
+    if invalid:
+        return Phase.FAILED
+    if paused:
+        return Phase.PAUSED
+    if pending:
+        return Phase.PENDING
+    if _is(conditions, ConditionType.DEGRADED, "True"):
+        return Phase.DEGRADED
+    migrated = conditions.get(ConditionType.MIGRATED)
+    if migrated is not None and migrated.reason in ("Migrating", "MigrationPending"):
+        return Phase.MIGRATING
+    if all(_is(conditions, c, "True") for c in COMPONENTS) and not _is(
+        conditions, ConditionType.PROGRESSING, "True"
+    ):
+        return Phase.READY
+    return Phase.PROVISIONING
+
+
+def ready_condition(conditions: Mapping[ConditionType, Condition]) -> Condition:
+    """``Ready``: True when every component condition is True and nothing is degraded."""
+    not_ready = [c for c in COMPONENTS if not _is(conditions, c, "True")]
+    if _is(conditions, ConditionType.DEGRADED, "True"):
+        degraded = conditions[ConditionType.DEGRADED]
+        return Condition(ConditionType.READY, "False", degraded.reason, degraded.message)
+    if not not_ready:
+        return Condition(
+            ConditionType.READY, "True", Reason.PLATFORM_READY, "every component is ready"
+        )
+    first = conditions.get(not_ready[0])
+    details = "; ".join(
+        f"{c}: {conditions[c].message}" if c in conditions else f"{c}: unknown" for c in not_ready
+    )
+    return Condition(
+        ConditionType.READY,
+        "False",
+        first.reason if first is not None else Reason.COMPONENTS_NOT_READY,
+        details,
+    )
+
+
+def degraded_condition(problems: Iterable[rollout.Verdict]) -> Condition:
+    """``Degraded`` (abnormal-true): True with the first problem's reason, if any."""
+    found = list(problems)
+    if not found:
+        return Condition(ConditionType.DEGRADED, "False", Reason.AS_EXPECTED, "no failures")
+    return Condition(
+        ConditionType.DEGRADED, "True", found[0].reason, "; ".join(p.message for p in found)
+    )
+
+
+def _is(conditions: Mapping[ConditionType, Condition], type_: ConditionType, status: str) -> bool:
+    cond = conditions.get(type_)
+    return cond is not None and cond.status == status
+
+
+def render_conditions(
+    conditions: Mapping[ConditionType, Condition],
+    *,
+    existing: Sequence[Mapping[str, Any]],
+    now: str,
+    generation: int,
+) -> list[dict[str, Any]]:
+    """Stored conditions in a stable order (so an unchanged status compares equal)."""
+    return [
+        set_condition(existing, conditions[t], now=now, generation=generation)
+        for t in ORDER
+        if t in conditions
+    ]
+
+
+def differs(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
+    """Whether patching ``desired`` over ``current`` would change anything we own."""
+    return any(current.get(key) != value for key, value in desired.items())
+
+
+@dataclasses.dataclass(frozen=True)
+class Transition:
+    """A change worth a Kubernetes Event."""
+
+    warning: bool
+    reason: str
+    message: str
+
+
+def transitions(current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[Transition]:
+    """Phase changes and condition flips between two status documents, as Events.
+
+    Only flips are reported (not message updates), so a steady platform posts nothing.
+    """
+    events: list[Transition] = []
+    old_phase, new_phase = current.get("phase"), desired.get("phase")
+    if new_phase and old_phase != new_phase:
+        events.append(
+            Transition(
+                warning=new_phase in (Phase.DEGRADED, Phase.FAILED),
+                reason=f"Phase{new_phase}",
+                message=f"phase {old_phase or 'None'} -> {new_phase}: "
+                f"{desired.get('phaseReason', '')}",
+            )
+        )
+    old = {c.get("type"): c for c in current.get("conditions") or []}
+    for cond in desired.get("conditions") or []:
+        before = old.get(cond["type"])
+        if before is not None and before.get("status") == cond["status"]:
+            continue
+        if before is None and cond["type"] != ConditionType.READY:
+            continue  # the first status write: only Ready is worth announcing
+        abnormal = (cond["type"] == ConditionType.DEGRADED) == (cond["status"] == "True")
+        events.append(
+            Transition(
+                warning=abnormal and cond["type"] != ConditionType.PROGRESSING,
+                reason=str(cond["reason"]),
+                message=f"{cond['type']}={cond['status']}: {cond['message']}",
+            )
+        )
+    return events
+
+
+def compute(
+    p: spec.Platform,
+    observed: observe.Observed,
+    *,
+    decision: rollout.Decision,
+    inference_mode: str | None,
+    current: Mapping[str, Any],
+    now: str,
+) -> dict[str, Any]:
+    """The whole status (except ``status.kopf``) for one reconcile pass.
+
+    Args:
+        p: the platform.
+        observed: its children as observed at the start of the pass.
+        decision: this pass's rollout decision.
+        inference_mode: ``kserve`` or ``deployment``.
+        current: the status stored now (for timestamps and the running version).
+        now: RFC 3339 time used for conditions that flip in this pass.
+    """
+    db, cache = health.database(p, observed), health.cache(p, observed)
+    api, worker_facts = health.api(p, observed, decision)
+    models_verdict, model_entries = health.models(p, observed, inference_mode=inference_mode)
+    api_w = observed.workload("Deployment", naming.api_name(p))
+    progressing = rollout.progress(
+        decision=decision,
+        desired=p.spec.version,
+        api=api_w,
+        worker=observed.workload("Deployment", naming.worker_name(p)),
+    )
+    problems = [v for v in (decision.problem,) if v is not None]
+    if rollout.stalled(progressing):
+        problems.append(progressing)
+    conds: dict[ConditionType, Condition] = {
+        ConditionType.PROGRESSING: Condition.of(ConditionType.PROGRESSING, progressing),
+        ConditionType.DEGRADED: degraded_condition(problems),
+        ConditionType.DATABASE_READY: Condition.of(ConditionType.DATABASE_READY, db.verdict),
+        ConditionType.CACHE_READY: Condition.of(ConditionType.CACHE_READY, cache.verdict),
+        ConditionType.MIGRATED: Condition.of(ConditionType.MIGRATED, decision.migrated_condition),
+        ConditionType.API_READY: Condition.of(ConditionType.API_READY, api.verdict),
+        ConditionType.MODELS_READY: Condition.of(ConditionType.MODELS_READY, models_verdict),
+    }
+    conds[ConditionType.READY] = ready_condition(conds)
+    phase = derive_phase(conds)
+    versions = current.get("version") or {}
+    running = versions.get("running")
+    if api_w is not None and api_w.rolled_out and api_w.version:
+        running = api_w.version
+    result: dict[str, Any] = {
+        "observedGeneration": p.generation,
+        "phase": str(phase),
+        "phaseReason": _phase_reason(phase, conds),
+        "conditions": render_conditions(
+            conds, existing=current.get("conditions") or [], now=now, generation=p.generation
+        ),
+        "version": {
+            k: v
+            for k, v in {
+                "running": running,
+                "desired": p.spec.version,
+                "migrated": decision.migrated,
+            }.items()
+            if v
+        },
+        "url": naming.api_url(p),
+        "selector": naming.selector_string(p, naming.Component.API),
+        "components": {
+            "database": db.facts,
+            "cache": cache.facts,
+            "api": api.facts,
+            "worker": worker_facts,
+            "migrations": health.migrations(p, observed, decision),
+            "models": model_entries,
+        },
+    }
+    if inference_mode:
+        result["inferenceMode"] = inference_mode
+    return result
+
+
+def paused(p: spec.Platform, *, current: Mapping[str, Any], now: str) -> dict[str, Any]:
+    """Status while ``spec.paused``: everything as it was, plus Paused and why."""
+    existing = list(current.get("conditions") or [])
+    note = Condition(
+        ConditionType.PROGRESSING,
+        "False",
+        Reason.PAUSED,
+        "spec.paused is true: the operator changes nothing until it is false",
+    )
+    conditions = [c for c in existing if c.get("type") != ConditionType.PROGRESSING]
+    conditions.insert(
+        1 if conditions else 0, set_condition(existing, note, now=now, generation=p.generation)
+    )
+    return {
+        "observedGeneration": p.generation,
+        "phase": str(Phase.PAUSED),
+        "phaseReason": note.message,
+        "conditions": conditions,
+    }
+
+
+def pending(
+    p: spec.Platform, *, current: Mapping[str, Any], message: str, now: str
+) -> dict[str, Any]:
+    """Status while a prerequisite (a user's Secret) is missing."""
+    cond = Condition(ConditionType.READY, "False", Reason.WAITING, message)
+    existing = list(current.get("conditions") or [])
+    conditions = [set_condition(existing, cond, now=now, generation=p.generation)] + [
+        c for c in existing if c.get("type") != ConditionType.READY
+    ]
+    return {
+        "observedGeneration": p.generation,
+        "phase": str(Phase.PENDING),
+        "phaseReason": message,
+        "conditions": conditions,
+    }
+
+
+def _phase_reason(phase: Phase, conds: Mapping[ConditionType, Condition]) -> str:
+    if phase == Phase.READY:
+        return "every component is ready"
+    if phase == Phase.DEGRADED:
+        return conds[ConditionType.DEGRADED].message
+    if phase == Phase.MIGRATING:
+        return conds[ConditionType.MIGRATED].message
+    return conds[ConditionType.READY].message or conds[ConditionType.PROGRESSING].message

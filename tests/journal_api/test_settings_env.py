@@ -1,0 +1,56 @@
+"""Settings come from `JOURNAL_API_*` variables; unsafe signing keys are refused outside
+development; libpq-style database URLs are accepted."""
+
+from __future__ import annotations
+
+import pydantic
+import pytest
+from journal_api import settings as settings_module
+
+STRONG_KEY = "k" * 48
+
+
+def test_environment_variables_configure_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOURNAL_API_ENVIRONMENT", "production")
+    monkeypatch.setenv("JOURNAL_API_DATABASE_URL", "postgresql://app:pw@db:5432/journal")
+    monkeypatch.setenv("JOURNAL_API_REDIS_URL", "redis://cache:6379/0")
+    monkeypatch.setenv("JOURNAL_API_JWT_KEY", STRONG_KEY)
+    monkeypatch.setenv("JOURNAL_API_JWT_KID", "2026-11")
+    monkeypatch.setenv("JOURNAL_API_JWT_PREVIOUS_KEY", "p" * 48)
+    monkeypatch.setenv("JOURNAL_API_JWT_PREVIOUS_KID", "2026-10")
+    monkeypatch.setenv("JOURNAL_API_PORT", "9000")
+    settings = settings_module.Settings(_env_file=None)
+    assert settings.database_url == "postgresql+asyncpg://app:pw@db:5432/journal"
+    assert settings.redis_url == "redis://cache:6379/0"
+    assert settings.jwt_kid == "2026-11"
+    assert settings.jwt_previous_kid == "2026-10"
+    assert settings.port == 9000
+    assert STRONG_KEY not in repr(settings)
+
+
+@pytest.mark.parametrize("environment", ["test", "staging", "production"])
+def test_placeholder_key_is_refused_outside_development(environment: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match="JOURNAL_API_JWT_KEY"):
+        settings_module.Settings(_env_file=None, environment=environment)
+
+
+def test_short_key_is_refused_in_production() -> None:
+    with pytest.raises(pydantic.ValidationError, match="at least 32"):
+        settings_module.Settings(
+            _env_file=None,
+            environment="production",
+            jwt_key=pydantic.SecretStr("short"),
+        )
+
+
+def test_placeholder_key_is_allowed_in_development() -> None:
+    settings = settings_module.Settings(_env_file=None, environment="development")
+    assert settings.jwt_key.get_secret_value() == settings_module.PLACEHOLDER_JWT_KEY
+
+
+def test_previous_key_needs_its_kid() -> None:
+    with pytest.raises(pydantic.ValidationError, match="PREVIOUS"):
+        settings_module.Settings(
+            _env_file=None,
+            jwt_previous_key=pydantic.SecretStr(STRONG_KEY),
+        )

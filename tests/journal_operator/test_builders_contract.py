@@ -1,0 +1,193 @@
+"""Contract between the operator and the API: the containers run as the operator builds them.
+
+The API and worker Deployments and the migrations Job are built for a managed platform;
+their environment is resolved the way the kubelet would (ConfigMap and Secret values from
+the manifests themselves), with only the Service host names pointed at this test's own
+PostgreSQL and Redis and the port at a free one. Then:
+
+- every app command the operator runs is one `python -m journal_api` accepts;
+- the migrations Job's command migrates an empty database, connecting with the user and
+  the percent-escaped password exactly as the generated Secret's URI has them;
+- the API Deployment's command serves and answers `/readyz` with 200.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from journal_api import __main__ as api_main
+from journal_operator.builders import plan, secrets
+
+from tests.journal_operator import factories
+from tests.support import ports
+from tests.support.postgres import PostgresServer
+from tests.support.redis import RedisServer
+
+pytestmark = pytest.mark.slow
+
+PASSWORD = "c0ntract/p@ss word%"  # everything a URI must escape
+SECRETS = secrets.GeneratedSecrets(database_password=PASSWORD, jwt_key="j" * 48, jwt_kid="k1")
+DATABASE = "journal_operator_contract"
+
+
+def _children() -> list[dict[str, Any]]:
+    p = factories.platform()
+    return plan.flatten(
+        plan.desired_children(
+            p, secrets=SECRETS, version="1.0.0", migrate=True, inference_mode="deployment"
+        )
+    )
+
+
+def _container(children: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    child = next(c for c in children if c["kind"] == kind and c["metadata"]["name"] == name)
+    result: dict[str, Any] = child["spec"]["template"]["spec"]["containers"][0]
+    return result
+
+
+def _resolve_env(container: dict[str, Any], children: list[dict[str, Any]]) -> dict[str, str]:
+    """The environment the kubelet would give `container`, from the built manifests."""
+    configmaps = {c["metadata"]["name"]: c["data"] for c in children if c["kind"] == "ConfigMap"}
+    secret_data = {
+        c["metadata"]["name"]: {k: base64.b64decode(v).decode() for k, v in c["data"].items()}
+        for c in children
+        if c["kind"] == "Secret"
+    }
+    env: dict[str, str] = {}
+    for source in container["envFrom"]:
+        env |= configmaps[source["configMapRef"]["name"]]
+    for entry in container["env"]:
+        if "value" in entry:
+            env[entry["name"]] = entry["value"]
+            continue
+        ref = entry["valueFrom"]["secretKeyRef"]
+        value = secret_data[ref["name"]].get(ref["key"])
+        if value is None:
+            assert ref.get("optional"), f"{entry['name']}: {ref} is missing and not optional"
+            continue
+        env[entry["name"]] = value
+    return env
+
+
+def _point_at_test_services(
+    env: dict[str, str], *, postgres: PostgresServer, redis: RedisServer, port: int
+) -> dict[str, str]:
+    database = urllib.parse.urlsplit(env["JOURNAL_API_DATABASE_URL"])
+    credentials = database.netloc.rsplit("@", 1)[0]  # kept exactly as built
+    cache = urllib.parse.urlsplit(env["JOURNAL_API_REDIS_URL"])
+    return env | {
+        "JOURNAL_API_DATABASE_URL": database._replace(
+            netloc=f"{credentials}@127.0.0.1:{postgres.port}", path=f"/{DATABASE}"
+        ).geturl(),
+        "JOURNAL_API_REDIS_URL": cache._replace(netloc=f"127.0.0.1:{redis.port}").geturl(),
+        "JOURNAL_API_HOST": "127.0.0.1",
+        "JOURNAL_API_PORT": str(port),
+    }
+
+
+def _process_env(env: dict[str, str]) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("JOURNAL_API_")}
+    return inherited | env
+
+
+def _python(command: list[str]) -> list[str]:
+    assert command[:1] == ["python"]
+    return [sys.executable, *command[1:]]
+
+
+@pytest.fixture(scope="module")
+def database(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
+    """A fresh database owned by the user the generated Secret names, with its password.
+
+    Superuser, as the official image makes POSTGRES_USER: the first migration creates the
+    vector extension.
+    """
+    user = secrets.DATABASE_USER
+    password = PASSWORD.replace("'", "''")
+    postgres_server.psql(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN "
+        f"CREATE ROLE {user} LOGIN SUPERUSER; END IF; END $$"
+    )
+    postgres_server.psql(f"ALTER ROLE {user} PASSWORD '{password}'")
+    postgres_server.psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    postgres_server.psql(f'CREATE DATABASE "{DATABASE}" OWNER {user}')
+    yield postgres_server
+    postgres_server.psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [("Deployment", "demo-api"), ("Job", "demo-migrate-1-0-0"), ("Deployment", "demo-worker")],
+)
+def test_app_commands_are_ones_the_api_accepts(kind: str, name: str) -> None:
+    command = _container(_children(), kind, name)["command"]
+    assert command[:3] == ["python", "-m", "journal_api"]
+    parser = api_main.build_parser()
+    choices = next(a.choices for a in parser._actions if a.dest == "command")
+    if command[3] not in (choices or {}):
+        pytest.skip(f"python -m journal_api has no {command[3]!r} command yet")
+    parser.parse_args(command[3:])
+
+
+def test_migrations_job_migrates_and_api_serves_ready(
+    database: PostgresServer, redis_server: RedisServer
+) -> None:
+    children = _children()
+    port = ports.free_port()
+
+    job = _container(children, "Job", "demo-migrate-1-0-0")
+    env = _point_at_test_services(
+        _resolve_env(job, children), postgres=database, redis=redis_server, port=port
+    )
+    migrated = subprocess.run(
+        _python(job["command"]), env=_process_env(env), capture_output=True, text=True, timeout=120
+    )
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+    assert (
+        database.psql("SELECT extname FROM pg_extension WHERE extname = 'vector'", DATABASE)
+        == "vector"
+    )
+
+    api = _container(children, "Deployment", "demo-api")
+    env = _point_at_test_services(
+        _resolve_env(api, children), postgres=database, redis=redis_server, port=port
+    )
+    with subprocess.Popen(
+        _python(api["command"]),
+        env=_process_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as server:
+        try:
+            probe = api["readinessProbe"]["httpGet"]["path"]
+            assert _wait_for_status(f"http://127.0.0.1:{port}{probe}", server) == 200
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _wait_for_status(url: str, server: subprocess.Popen[str], timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    last: int | str = "no answer"
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            output = server.stdout.read() if server.stdout else ""
+            raise AssertionError(f"the API exited with {server.returncode}: {output[-3000:]}")
+        try:
+            last = httpx.get(url, timeout=2).status_code
+            if last == 200:
+                return last
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} never answered 200 (last: {last})")

@@ -1,0 +1,168 @@
+"""The data services and their Secrets: PostgreSQL, Redis, generated credentials.
+
+- PostgreSQL: pgvector image, one replica, a claim of the spec's size and class, the
+  retention policy from deletionPolicy, pg_isready probes, the vector extension at init,
+  credentials from the generated Secret, a headless Service;
+- Redis: no persistence, LRU eviction, a Service;
+- Secrets: base64 data, a URI that escapes the password, keys that round-trip, no leak.
+"""
+
+from __future__ import annotations
+
+import base64
+import urllib.parse
+from typing import Any
+
+import pytest
+from journal_operator import naming
+from journal_operator.builders import config, postgres, redis, secrets
+
+from tests.journal_operator import factories
+
+
+def _statefulset(fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return postgres.database_statefulset(factories.platform(fields))
+
+
+def _decoded(secret: dict[str, Any]) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+
+
+def test_postgres_runs_pgvector_image_with_one_replica() -> None:
+    sts = _statefulset()
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    assert sts["spec"]["replicas"] == 1
+    assert container["image"] == "docker.io/pgvector/pgvector:0.8.0-pg17"
+    assert sts["spec"]["serviceName"] == "demo-postgres"
+
+
+def test_postgres_claims_storage_from_spec() -> None:
+    claim = _statefulset(
+        {"database": {"managed": {"storage": "50Gi", "storageClassName": "fast"}}}
+    )["spec"]["volumeClaimTemplates"][0]
+    assert claim["spec"]["resources"] == {"requests": {"storage": "50Gi"}}
+    assert claim["spec"]["storageClassName"] == "fast"
+
+
+def test_postgres_uses_default_storage_class_when_unset() -> None:
+    claim = _statefulset()["spec"]["volumeClaimTemplates"][0]
+    assert "storageClassName" not in claim["spec"]
+    assert claim["spec"]["resources"] == {"requests": {"storage": "10Gi"}}
+
+
+@pytest.mark.parametrize("policy", ["Retain", "Delete"])
+def test_volume_retention_follows_deletion_policy(policy: str) -> None:
+    retention = _statefulset({"deletionPolicy": policy})["spec"][
+        "persistentVolumeClaimRetentionPolicy"
+    ]
+    assert retention == {"whenDeleted": policy, "whenScaled": "Retain"}
+
+
+def test_postgres_probes_use_pg_isready() -> None:
+    container = _statefulset()["spec"]["template"]["spec"]["containers"][0]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["exec"]["command"][0] == "pg_isready"
+
+
+def test_postgres_creates_vector_extension_at_init() -> None:
+    p = factories.platform()
+    init = postgres.database_init_config(p)
+    assert "CREATE EXTENSION IF NOT EXISTS vector" in init["data"]["01-vector.sql"]
+    pod = postgres.database_statefulset(p)["spec"]["template"]["spec"]
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    volume = next(v for v in pod["volumes"] if v["name"] == mounts["/docker-entrypoint-initdb.d"])
+    assert volume["configMap"]["name"] == init["metadata"]["name"]
+
+
+def test_postgres_credentials_come_from_generated_secret() -> None:
+    env = {e["name"]: e for e in _statefulset()["spec"]["template"]["spec"]["containers"][0]["env"]}
+    for name, key in (("POSTGRES_USER", "username"), ("POSTGRES_PASSWORD", "password")):
+        assert env[name]["valueFrom"]["secretKeyRef"] == {"name": "demo-database", "key": key}
+    assert env["PGDATA"]["value"].startswith("/var/lib/postgresql/data/")
+
+
+def test_postgres_runs_as_postgres_user_without_root() -> None:
+    pod = _statefulset()["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] == 999
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_postgres_service_is_headless() -> None:
+    p = factories.platform()
+    service = postgres.database_service(p)
+    assert service["spec"]["clusterIP"] == "None"
+    assert service["spec"]["selector"] == naming.selector(p, naming.Component.DATABASE)
+    assert service["spec"]["ports"][0]["port"] == 5432
+
+
+def test_redis_has_no_persistence_and_evicts_lru() -> None:
+    deployment = redis.cache_deployment(
+        factories.platform({"cache": {"managed": {"maxMemory": "1gb"}}})
+    )
+    pod = deployment["spec"]["template"]["spec"]
+    command = pod["containers"][0]["command"]
+    assert command[command.index("--save") + 1] == ""
+    assert command[command.index("--appendonly") + 1] == "no"
+    assert command[command.index("--maxmemory") + 1] == "1gb"
+    assert command[command.index("--maxmemory-policy") + 1] == "allkeys-lru"
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert all("persistentVolumeClaim" not in v for v in pod["volumes"])
+
+
+def test_redis_service_matches_configmap_url() -> None:
+    p = factories.platform()
+    service = redis.cache_service(p)
+    assert service["spec"]["ports"][0]["port"] == 6379
+    assert f"{service['metadata']['name']}.{p.namespace}.svc:6379" in str(config.config_data(p))
+
+
+def test_database_secret_holds_escaped_uri() -> None:
+    p = factories.platform()
+    data = _decoded(secrets.database_secret(p, factories.SECRETS))
+    assert data["username"] == "journal"
+    assert data["password"] == factories.SECRETS.database_password
+    parsed = urllib.parse.urlsplit(data["uri"])
+    assert parsed.scheme == "postgresql"
+    assert parsed.hostname == "demo-postgres.journal-test.svc"
+    assert parsed.port == 5432
+    assert urllib.parse.unquote(parsed.password or "") == factories.SECRETS.database_password
+    assert parsed.path == "/journal"
+
+
+def test_jwt_secret_holds_previous_key_only_during_rotation() -> None:
+    p = factories.platform()
+    assert set(_decoded(secrets.jwt_secret(p, factories.SECRETS))) == {"key", "kid"}
+    rotating = secrets.GeneratedSecrets(
+        database_password="x",
+        jwt_key="n" * 40,
+        jwt_kid="k2",
+        jwt_previous_key="o" * 40,
+        jwt_previous_kid="k1",
+    )
+    assert _decoded(secrets.jwt_secret(p, rotating)) == {
+        "key": "n" * 40,
+        "kid": "k2",
+        "previous-key": "o" * 40,
+        "previous-kid": "k1",
+    }
+
+
+def test_generated_secrets_round_trip_through_secrets() -> None:
+    p = factories.platform()
+    rotating = secrets.GeneratedSecrets(
+        database_password="pw",
+        jwt_key="n" * 40,
+        jwt_kid="k2",
+        jwt_previous_key="o" * 40,
+        jwt_previous_kid="k1",
+    )
+    read = secrets.read_generated(
+        secrets.database_secret(p, rotating)["data"], secrets.jwt_secret(p, rotating)["data"]
+    )
+    assert read == rotating
+
+
+def test_generated_secrets_never_print() -> None:
+    assert factories.SECRETS.jwt_key not in repr(factories.SECRETS)
+    assert factories.SECRETS.jwt_key not in str(factories.SECRETS)

@@ -1,0 +1,182 @@
+"""Graceful rollouts: migrations first, then a rolling update; failures stop safely.
+
+Aspects under test:
+- a version bump runs the new version's migrations Job to completion before the API and
+  worker roll, and the API never drops below its desired available replicas meanwhile;
+- a failing migrations Job leaves the old version serving, says Degraded with the Job's
+  reason, and is not retried in a loop (one Job, never recreated, no further applies);
+- a rollout that stops progressing shows Progressing=False/ProgressDeadlineExceeded;
+- a version below the migrated schema is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from tests.support import platforms
+from tests.support.cluster import LocalCluster, condition, condition_is
+from tests.support.operator_process import OperatorProcess
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+REGISTRY = "ghcr.io/journal-platform"
+ROLL_TIMEOUT = 300.0
+
+
+def _image(deployment: dict[str, Any]) -> str:
+    return str(deployment["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+def _jobs(cluster: LocalCluster, namespace: str, name: str) -> list[dict[str, Any]]:
+    return cluster.items(
+        "job",
+        namespace=namespace,
+        selector=f"app.kubernetes.io/instance={name},app.kubernetes.io/component=migrations",
+    )
+
+
+def test_version_bump_migrates_first_then_rolls_without_losing_availability(
+    k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
+) -> None:
+    k8s_cluster.apply(platforms.platform("bump", k8s_namespace, api={"replicas": 2}))
+    platforms.wait_ready(k8s_cluster, k8s_namespace, "bump")
+
+    platforms.patch_spec(k8s_cluster, k8s_namespace, "bump", {"version": "1.1.0"})
+
+    lowest_available = 2
+    deadline = time.monotonic() + ROLL_TIMEOUT
+    while True:
+        api = k8s_cluster.get("deployment", "bump-api", namespace=k8s_namespace)
+        lowest_available = min(lowest_available, api["status"].get("availableReplicas") or 0)
+        if _image(api).endswith(":1.1.0"):
+            # The new image may only appear once the new schema is in place.
+            job = k8s_cluster.get("job", "bump-migrate-1-1-0", namespace=k8s_namespace)
+            assert condition_is(job, "Complete"), "API rolled before its migration completed"
+        jp = k8s_cluster.get("journalplatform", "bump", namespace=k8s_namespace)
+        if jp.get("status", {}).get("version", {}).get("running") == "1.1.0" and platforms.is_ready(
+            jp
+        ):
+            break
+        assert time.monotonic() < deadline, f"roll did not finish: {jp.get('status')}"
+        time.sleep(0.3)
+
+    assert lowest_available >= 2, "the API dropped below its desired available replicas"
+    assert jp["status"]["version"] == {"running": "1.1.0", "desired": "1.1.0", "migrated": "1.1.0"}
+    worker = k8s_cluster.get("deployment", "bump-worker", namespace=k8s_namespace)
+    assert _image(worker) == f"{REGISTRY}/journal-api:1.1.0"
+
+
+def test_failing_migration_keeps_old_version_degraded_without_retry_loop(
+    k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
+) -> None:
+    k8s_cluster.apply(platforms.platform("broken", k8s_namespace))
+    platforms.wait_ready(k8s_cluster, k8s_namespace, "broken")
+
+    platforms.patch_spec(
+        k8s_cluster,
+        k8s_namespace,
+        "broken",
+        {"version": "1.1.0", "images": {"migrations": f"{REGISTRY}/journal-api:1.1.0-fail"}},
+    )
+
+    jp = k8s_cluster.wait_for(
+        "journalplatform",
+        "broken",
+        lambda o: condition_is(o, "Degraded"),
+        namespace=k8s_namespace,
+        timeout=ROLL_TIMEOUT,
+        description="Degraded=True",
+    )
+    degraded = condition(jp, "Degraded")
+    assert degraded is not None
+    assert degraded["reason"] == "MigrationFailed"
+    assert "BackoffLimitExceeded" in degraded["message"]
+    assert jp["status"]["phase"] == "Degraded"
+    assert jp["status"]["version"]["running"] == "1.0.0"
+    api = k8s_cluster.get("deployment", "broken-api", namespace=k8s_namespace)
+    assert _image(api).endswith(":1.0.0")
+    assert (api["status"].get("availableReplicas") or 0) >= 1
+
+    failed_jobs = [
+        j
+        for j in _jobs(k8s_cluster, k8s_namespace, "broken")
+        if j["metadata"]["name"] == "broken-migrate-1-1-0"
+    ]
+    assert len(failed_jobs) == 1
+    uid = failed_jobs[0]["metadata"]["uid"]
+    applies = journal_operator.metric("journal_operator_child_applies_total", kind="Job")
+    # Three resync intervals (10 s in tests) and any child events: nothing is re-run.
+    time.sleep(30)
+    again = [
+        j
+        for j in _jobs(k8s_cluster, k8s_namespace, "broken")
+        if j["metadata"]["name"] == "broken-migrate-1-1-0"
+    ]
+    assert [j["metadata"]["uid"] for j in again] == [uid]
+    assert journal_operator.metric("journal_operator_child_applies_total", kind="Job") == applies
+    jp = k8s_cluster.get("journalplatform", "broken", namespace=k8s_namespace)
+    assert condition_is(jp, "Degraded")
+
+
+def test_stalled_rollout_reports_progress_deadline_exceeded(
+    k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
+) -> None:
+    k8s_cluster.apply(
+        platforms.platform("stalled", k8s_namespace, rollout={"progressDeadlineSeconds": 30})
+    )
+    platforms.wait_ready(k8s_cluster, k8s_namespace, "stalled")
+
+    platforms.patch_spec(
+        k8s_cluster,
+        k8s_namespace,
+        "stalled",
+        {"images": {"api": f"{REGISTRY}/journal-api:1.0.0-stall"}},
+    )
+
+    jp = k8s_cluster.wait_for(
+        "journalplatform",
+        "stalled",
+        lambda o: (
+            condition_is(o, "Progressing", "False")
+            and (condition(o, "Progressing") or {}).get("reason") == "ProgressDeadlineExceeded"
+        ),
+        namespace=k8s_namespace,
+        timeout=ROLL_TIMEOUT,
+        description="Progressing=False/ProgressDeadlineExceeded",
+    )
+    assert condition_is(jp, "Degraded")
+    assert "stalled-api" in (condition(jp, "Progressing") or {})["message"]
+    api = k8s_cluster.get("deployment", "stalled-api", namespace=k8s_namespace)
+    assert (api["status"].get("availableReplicas") or 0) >= 1, "old pods must keep serving"
+
+
+def test_downgrade_below_migrated_schema_is_refused(
+    k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
+) -> None:
+    k8s_cluster.apply(platforms.platform("newer", k8s_namespace, version="1.2.0"))
+    platforms.wait_ready(k8s_cluster, k8s_namespace, "newer")
+
+    platforms.patch_spec(k8s_cluster, k8s_namespace, "newer", {"version": "1.1.0"})
+
+    jp = k8s_cluster.wait_for(
+        "journalplatform",
+        "newer",
+        lambda o: (condition(o, "Degraded") or {}).get("reason") == "DowngradeRefused",
+        namespace=k8s_namespace,
+        timeout=120,
+        description="Degraded=True/DowngradeRefused",
+    )
+    message = (condition(jp, "Degraded") or {})["message"]
+    assert "1.1.0" in message and "1.2.0" in message
+    assert jp["status"]["version"]["running"] == "1.2.0"
+    assert jp["status"]["version"]["migrated"] == "1.2.0"
+    api = k8s_cluster.get("deployment", "newer-api", namespace=k8s_namespace)
+    assert _image(api).endswith(":1.2.0")
+    assert not [
+        j
+        for j in _jobs(k8s_cluster, k8s_namespace, "newer")
+        if j["metadata"]["name"] == "newer-migrate-1-1-0"
+    ]

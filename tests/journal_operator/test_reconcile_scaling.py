@@ -1,0 +1,95 @@
+"""Scaling a platform the Kubernetes way: the scale subresource and an HPA that targets it.
+
+Aspects under test:
+- ``kubectl scale jp/NAME --replicas=N`` changes the API Deployment's replicas, and the scale
+  subresource reports the new count back;
+- an autoscaling/v2 HPA whose scaleTargetRef is the JournalPlatform can read its scale
+  (the HPA controller reports AbleToScale=True; there is no metrics server, so it need not act).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support import platforms
+from tests.support.cluster import LocalCluster, condition_is, wait_until
+from tests.support.operator_process import OperatorProcess
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+
+def test_kubectl_scale_changes_api_replicas(
+    k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
+) -> None:
+    k8s_cluster.apply(platforms.platform("scaled", k8s_namespace))
+    platforms.wait_ready(k8s_cluster, k8s_namespace, "scaled")
+
+    k8s_cluster.kubectl("scale", "journalplatform/scaled", "-n", k8s_namespace, "--replicas=3")
+
+    k8s_cluster.wait_for(
+        "deployment",
+        "scaled-api",
+        lambda d: d["spec"]["replicas"] == 3 and d["status"].get("availableReplicas") == 3,
+        namespace=k8s_namespace,
+        timeout=120,
+    )
+    jp = platforms.wait_ready(k8s_cluster, k8s_namespace, "scaled")
+    assert jp["spec"]["api"]["replicas"] == 3
+
+    def scale_reports_three() -> bool:
+        raw = k8s_cluster.kubectl(
+            "get",
+            "journalplatform",
+            "scaled",
+            "-n",
+            k8s_namespace,
+            "--subresource=scale",
+            "-o",
+            "json",
+        ).stdout
+        scale = json.loads(raw)
+        return bool(scale["status"].get("replicas") == 3 and scale["status"].get("selector"))
+
+    wait_until(scale_reports_three, timeout=60, description="scale subresource reports 3")
+
+
+def test_hpa_targeting_the_platform_is_able_to_scale(
+    k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
+) -> None:
+    k8s_cluster.apply(platforms.platform("autoscaled", k8s_namespace))
+    platforms.wait_ready(k8s_cluster, k8s_namespace, "autoscaled")
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "platform-hpa", "namespace": k8s_namespace},
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": platforms.API_VERSION,
+                "kind": platforms.KIND,
+                "name": "autoscaled",
+            },
+            "minReplicas": 1,
+            "maxReplicas": 4,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70},
+                    },
+                }
+            ],
+        },
+    }
+    k8s_cluster.apply(hpa)
+    found = k8s_cluster.wait_for(
+        "hpa",
+        "platform-hpa",
+        lambda h: condition_is(h, "AbleToScale"),
+        namespace=k8s_namespace,
+        timeout=180,
+        description="HPA AbleToScale=True",
+    )
+    assert found["status"].get("currentReplicas") == 1
