@@ -1,4 +1,5 @@
-"""`python -m journal_api [serve|migrate]`: run the API (default) or apply migrations.
+"""`python -m journal_api [serve|migrate|worker]`: run the API (default), apply migrations,
+or run the background worker that drains the jobs outbox (`working.py`).
 
 Settings come from `JOURNAL_API_*` environment variables (see `settings.py`).
 """
@@ -8,10 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+import pydantic
 import uvicorn
 from fastapi import FastAPI
 
-from journal_api import logs, migrating
+from journal_api import logs, migrating, working
 from journal_api import main as application
 from journal_api import settings as settings_module
 
@@ -24,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="overrides JOURNAL_API_PORT")
     serve.add_argument("--workers", type=int, help="overrides JOURNAL_API_WORKERS")
     sub.add_parser("migrate", help="apply database migrations up to head, then exit")
+    sub.add_parser("worker", help="run background jobs until SIGTERM (see working.py)")
     return parser
 
 
@@ -62,10 +65,17 @@ def main(argv: list[str] | None = None) -> None:
         for key in ("host", "port", "workers")
         if (value := getattr(args, key, None)) is not None
     }
-    settings = settings_module.Settings(**overrides)
+    try:
+        settings = settings_module.Settings(**overrides)
+    except pydantic.ValidationError as exc:
+        # A configuration mistake: say what is wrong, without a traceback.
+        raise SystemExit(f"journal_api: invalid configuration\n{exc}") from None
     logs.configure(settings.log_level)
     if args.command == "migrate":
         asyncio.run(migrating.run(settings))
+        return
+    if args.command == "worker":
+        asyncio.run(working.serve(settings))
         return
     serve(settings, workers=settings.workers)
 

@@ -26,9 +26,11 @@ def make_engine(settings: settings_module.Settings, *, pooled: bool = True) -> A
     if not pooled:
         from sqlalchemy.pool import NullPool
 
-        return create_async_engine(settings.database_url, poolclass=NullPool)
+        return create_async_engine(settings.database_url, poolclass=NullPool, hide_parameters=True)
     return create_async_engine(
         settings.database_url,
+        # Statement parameters (emails, hashes, journal text) stay out of errors and logs.
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,

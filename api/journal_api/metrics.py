@@ -56,3 +56,32 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+@dataclass
+class WorkerMetrics:
+    """The worker's collectors (`python -m journal_api worker`, served on its own port)."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.jobs = Counter(
+            "journal_worker_jobs_total",
+            "Job runs by kind and result (done, retry, dead).",
+            ["kind", "result"],
+            registry=r,
+        )
+        self.job_duration = Histogram(
+            "journal_worker_job_duration_seconds",
+            "Time spent running one job, by kind.",
+            ["kind"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.queue = Gauge(
+            "journal_worker_queue_jobs", "Jobs in the outbox by status.", ["status"], registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

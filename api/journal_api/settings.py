@@ -67,6 +67,22 @@ class Settings(BaseSettings):
     # Serves `routes/bench.py` (the benchmark's ceiling endpoint); `make bench` only.
     bench_endpoints: bool = False
 
+    # The worker (`python -m journal_api worker`, see `working.py`).
+    worker_batch_size: int = Field(default=10, ge=1)
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_max_attempts: int = Field(default=5, ge=1)
+    # Attempt n waits base * 2**(n-1) seconds before the next one, at most the max.
+    worker_retry_base_seconds: float = Field(default=5.0, ge=0)
+    worker_retry_max_seconds: float = Field(default=3600.0, ge=0)
+    # A claimed job is another worker's to take once its lease runs out (a crashed
+    # worker); the liveness probe also fails when the loop stalls this long.
+    worker_lease_seconds: int = Field(default=120, ge=1)
+    # `GET /healthz` and `GET /metrics` of the worker; 0 turns the listener off.
+    worker_health_port: int = Field(default=8001, ge=0, le=65535)
+    # Refresh tokens expired or revoked longer ago than this are deleted, periodically.
+    token_purge_after_days: int = Field(default=7, ge=0)
+    token_purge_interval_seconds: int = Field(default=3600, ge=1)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

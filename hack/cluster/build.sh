@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds (or locates) the local control-plane binaries: kube-apiserver, kube-controller-manager,
-# kube-scheduler (k8s.io/kubernetes), etcd (go.etcd.io/etcd/server/v3), kwok and kwokctl
+# kube-scheduler, kubectl (k8s.io/kubernetes), etcd (go.etcd.io/etcd/server/v3), kwok and kwokctl
 # (sigs.k8s.io/kwok), into a version-keyed cache outside the work tree:
 #
 #   ${JOURNAL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/journal-platform}/control-plane/<k8s-version>/bin/
@@ -14,9 +14,12 @@
 #     JOURNAL_CLUSTER_USE_SYSTEM=0 to always build.
 # Exit codes: 0 ok, 3 = cannot build (no Go toolchain) -> callers may skip, 1 = other failure.
 set -euo pipefail
+# The body is one { ... } block: bash parses it whole before running, so editing this file
+# (e.g. a git pull) while it runs cannot derail it.
+{
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
+# shellcheck source=hack/cluster/versions.env
 source "$here/versions.env"
 
 cache_root="${JOURNAL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/journal-platform}"
@@ -39,8 +42,13 @@ kwok_ver="${KWOK_VERSION#v}"                                     # 0.8.0
 version_ok() {
   local name="$1" path="$2" out
   [[ -x "$path" ]] || return 1
-  out="$(timeout 20 "$path" --version 2>&1)" || return 1
+  if [[ "$name" == kubectl ]]; then
+    out="$(timeout 20 "$path" version --client 2>&1)" || return 1
+  else
+    out="$(timeout 20 "$path" --version 2>&1)" || return 1
+  fi
   case "$name" in
+    kubectl) [[ "$out" =~ Client\ Version:\ v${k8s_minor//./\\.}\.[0-9]+ ]] ;;
     kube-*) [[ "$out" =~ Kubernetes\ v${k8s_minor//./\\.}\.[0-9]+ ]] ;;
     etcd)   [[ "$out" =~ etcd\ Version:\ ${etcd_minor//./\\.}\.[0-9]+ ]] ;;
     kwok|kwokctl) [[ "$out" == *"$kwok_ver"* ]] ;;
@@ -55,7 +63,7 @@ fingerprint() {
       "$here"/cmd/*/main.go; } | sha256sum | cut -c1-16
 }
 
-all_bins=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl)
+all_bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
 
 # Fast path without the lock: everything present, runnable and from the current recipe.
 stamp_ok() { [[ -f "$bin_dir/.stamp" && "$(cat "$bin_dir/.stamp")" == "$(fingerprint)" ]]; }
@@ -123,7 +131,7 @@ if (( ${#need[@]} > 0 )); then
   contains() { local x; for x in "${@:2}"; do [[ "$x" == "$1" ]] && return 0; done; return 1; }
 
   kube_targets=()
-  for b in kube-apiserver kube-controller-manager kube-scheduler; do
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     contains "$b" "${need[@]}" && kube_targets+=("./cmd/$b")
   done
   if (( ${#kube_targets[@]} > 0 )); then
@@ -162,7 +170,7 @@ if (( ${#need[@]} > 0 )); then
   fi
   for b in "${need[@]}"; do
     [[ -x "$tmp/$b" ]] || die "expected $tmp/$b after the build"
-    version_ok "$b" "$tmp/$b" || die "$b was built but reports an unexpected version: $("$tmp/$b" --version 2>&1 | head -1)"
+    version_ok "$b" "$tmp/$b" || die "$b was built but does not report the expected version"
     mv -f "$tmp/$b" "$bin_dir/$b"
   done
 fi
@@ -170,7 +178,10 @@ fi
 all_ok || die "some binaries in $bin_dir are not runnable; delete $bin_dir and rerun"
 echo "$fp" > "$bin_dir/.stamp"
 for b in "${all_bins[@]}"; do
-  log "$(printf '%-24s' "$b") $("$bin_dir/$b" --version 2>&1 | head -1)"
+  if [[ "$b" == kubectl ]]; then v="$("$bin_dir/$b" version --client 2>&1 | head -1)"; else v="$("$bin_dir/$b" --version 2>&1 | head -1)"; fi
+  log "$(printf '%-24s' "$b") $v"
 done
 log "done: $bin_dir"
 echo "$bin_dir"
+exit
+}

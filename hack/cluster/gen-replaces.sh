@@ -5,7 +5,7 @@
 # Usage: bash hack/cluster/gen-replaces.sh [k8s-version]   (default: the version in versions.env)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
+# shellcheck source=hack/cluster/versions.env
 source "$here/versions.env"
 kver="${1:-$K8S_VERSION}"
 staging="v0.${kver#v1.}"

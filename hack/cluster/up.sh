@@ -11,13 +11,16 @@
 #   CLUSTER_NODES     number of KWOK nodes (default: 3; each 64 cpu / 512Gi / 500 pods)
 #   CLUSTER_TIMEOUT   seconds to wait for apiserver/nodes/CRDs (default: 180)
 #   KSERVE_CRD_DIR    dir with full-serving.kserve.io_inferenceservices.yaml (default: <repo>/../shared/crds/kserve)
-#   KUBECTL           kubectl binary (default: kubectl on PATH)
+#   KUBECTL           kubectl binary (default: the one build.sh made, else kubectl on PATH)
 # Usage: bash hack/cluster/up.sh   then   KUBECONFIG=.local/kubeconfig kubectl get nodes
 set -euo pipefail
+# The body is one { ... } block: bash parses it whole before running, so editing this file
+# (e.g. a git pull) while it runs cannot derail it.
+{
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-# shellcheck source=versions.env
+# shellcheck source=hack/cluster/versions.env
 source "$here/versions.env"
 
 name="${CLUSTER_NAME:-journal}"
@@ -27,7 +30,9 @@ nodes="${CLUSTER_NODES:-3}"
 timeout_s="${CLUSTER_TIMEOUT:-180}"
 kserve_dir="${KSERVE_CRD_DIR:-$repo/../shared/crds/kserve}"
 [[ -d "$kserve_dir" ]] && kserve_dir="$(cd "$kserve_dir" && pwd)"
-kubectl_bin="${KUBECTL:-kubectl}"
+# Prefer the kubectl built with the control plane (same version as the server), then PATH.
+built_kubectl="$(bash "$repo/hack/cluster/build.sh" --print-bin-dir)/kubectl"
+if [[ -z "${KUBECTL:-}" && -x "$built_kubectl" ]]; then kubectl_bin="$built_kubectl"; else kubectl_bin="${KUBECTL:-kubectl}"; fi
 
 t0=$(date +%s)
 log() { printf '[up %4ss] %s\n' "$(( $(date +%s) - t0 ))" "$*" >&2; }
@@ -92,6 +97,13 @@ fi
 if [[ ! -d "$cluster_dir" ]]; then
   stage_args=()
   for f in "$here"/stages/*.yaml; do stage_args+=(--config "$f"); done
+  # kwokctl picks "free" ports by probing downwards from 32765, so two clusters created at the
+  # same moment (parallel test sessions) would pick the same ones: serialize creation
+  # machine-wide until this cluster's processes have bound theirs (--wait).
+  create_lock="${TMPDIR:-/tmp}/journal-platform-cluster-create.lock"
+  exec 7>>"$create_lock"
+  chmod 666 "$create_lock" 2>/dev/null || true
+  flock 7
   log "creating cluster '$name' (kwokctl $KWOK_VERSION, runtime binary, Kubernetes $K8S_VERSION, state: $cluster_dir)"
   # Every binary is passed explicitly so kwokctl never downloads anything.
   # (kwokctl v0.8 takes the versions from the environment, not from flags.)
@@ -107,13 +119,14 @@ if [[ ! -d "$cluster_dir" ]]; then
       --kubeconfig "" \
       --quiet-pull \
       --wait "${timeout_s}s" \
-      "${stage_args[@]}" >&2 8>&-; then  # 8>&-: the daemons must not inherit our lock
+      "${stage_args[@]}" >&2 7>&- 8>&-; then  # 7>&- 8>&-: the daemons must not inherit our locks
     log "kwokctl create failed; component logs:"
     tail -n 20 "$cluster_dir"/logs/*.log >&2 2>/dev/null || true
-    "$kwokctl" delete cluster --name "$name" >/dev/null 2>&1 8>&- || true
+    "$kwokctl" delete cluster --name "$name" >/dev/null 2>&1 7>&- 8>&- || true
     die "cluster creation failed (see above). Logs were in $cluster_dir/logs"
   fi
   refresh_kubeconfig || die "kwokctl wrote no kubeconfig ($cluster_dir/kubeconfig.yaml)"
+  exec 7>&-  # releases the creation lock
 fi
 
 poll "kube-apiserver is not healthy" healthy
@@ -127,6 +140,7 @@ for i in $(seq 0 $(( nodes - 1 ))); do
 done
 printf '%s' "$node_yaml" | k apply -f - >/dev/null
 log "waiting for $nodes KWOK node(s) to be Ready"
+# shellcheck disable=SC2317  # called through poll
 nodes_ready() {
   local ready
   ready="$(k get nodes -l type=kwok -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c '^True$')"
@@ -152,6 +166,7 @@ for f in "${crd_files[@]}"; do
   k apply --server-side --force-conflicts --field-manager=journal-cluster-up -f "$f" >/dev/null \
     || die "applying $f failed"
 done
+# shellcheck disable=SC2317  # called through poll
 crds_established() {
   ! k get crd -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Established")].status}{"\n"}{end}' \
     | grep -v '=True$' | grep -q .
@@ -167,3 +182,5 @@ poll "ServiceAccount default/default never appeared (see kube-controller-manager
 log "cluster '$name' is up: $nodes node(s), Kubernetes $K8S_VERSION"
 log "  export KUBECONFIG=$kubeconfig_out    # kubectl get nodes"
 log "  stop with: CLUSTER_NAME=$name bash hack/cluster/down.sh   (logs: $cluster_dir/logs)"
+exit
+}

@@ -86,7 +86,11 @@ async def start_operator(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: 
     selector = f"{naming.LABEL_MANAGED_BY}={naming.MANAGER}"
     for child in (*CHILD_RESOURCES, SECRETS):
         settings.watching.label_selectors[_selector_key(child)] = selector
-    memo["context"] = reconcile.Context(client=await k8s_client.connect(), settings=ours)
+    memo["context"] = reconcile.Context(
+        client=await k8s_client.connect(),
+        settings=ours,
+        slots=asyncio.Semaphore(ours.reconcile_concurrency),
+    )
     memo["doorbells"] = Doorbells()
     metrics.serve(host=ours.metrics_host, port=ours.metrics_port)
 

@@ -247,9 +247,7 @@ def is_subset(desired: Any, actual: Any) -> bool:
             return False
         if desired and all(isinstance(d, Mapping) and "name" in d for d in desired):
             by_name = {a.get("name"): a for a in actual if isinstance(a, Mapping)}
-            return all(
-                d["name"] in by_name and is_subset(d, by_name[d["name"]]) for d in desired
-            )
+            return all(d["name"] in by_name and is_subset(d, by_name[d["name"]]) for d in desired)
         return len(desired) == len(actual) and all(
             is_subset(d, a) for d, a in zip(desired, actual, strict=True)
         )

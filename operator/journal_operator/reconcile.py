@@ -9,6 +9,7 @@ or after a crash halfway through, converges to the same objects.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import logging
@@ -29,6 +30,8 @@ APPLIED_HASH = f"{naming.GROUP}/applied-hash"
 RETAINED_LABEL = f"{naming.GROUP}/retained"
 KSERVE_API = "serving.kserve.io/v1beta1"
 KSERVE_RECHECK_SECONDS = 60.0
+# How long a child we applied may be missing from the watch cache before we apply it again.
+RECENT_APPLY_SECONDS = 15.0
 # Kinds removed when the spec no longer asks for them (an Ingress disabled, a model dropped).
 # Never Jobs (a failed migration Job must stay, or it would be re-run in a loop), Secrets or
 # StatefulSets (data).
@@ -68,6 +71,10 @@ class Context:
     generated: dict[tuple[str, ...], secret_builders.GeneratedSecrets] = dataclasses.field(
         default_factory=dict
     )
+    # (namespace, kind, name) -> (applied hash, when): our own writes the watch may not show yet.
+    recent: dict[tuple[str, str, str], tuple[str, float]] = dataclasses.field(default_factory=dict)
+    # Bounds the passes in flight (API calls, CPU) however many platforms change at once.
+    slots: asyncio.Semaphore = dataclasses.field(default_factory=lambda: asyncio.Semaphore(10))
     kserve_installed: bool | None = None
     kserve_checked_at: float = 0.0
 
@@ -104,6 +111,21 @@ async def run(
         NotYetError: a prerequisite (a user's Secret) is missing.
         k8s.ApiError: the API server refused a request.
     """
+    async with ctx.slots:
+        return await _run(
+            ctx, owner=owner, children=children, secrets=secrets, trigger=trigger, logger=logger
+        )
+
+
+async def _run(
+    ctx: Context,
+    *,
+    owner: Mapping[str, Any],
+    children: Iterable[Mapping[str, Any]],
+    secrets: Mapping[str, str],
+    trigger: str,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> Outcome:
     with metrics.timed_reconcile(trigger) as result:
         # Parse first: nothing below means anything for a spec that does not validate.
         p = await parse(ctx, owner)
@@ -350,6 +372,23 @@ async def apply_children(
             )
 
 
+def _in_flight(
+    ctx: Context, key: tuple[str, str, str], applied_hash: str, actual: Mapping[str, Any] | None
+) -> bool:
+    """Whether we applied exactly this manifest moments ago and the watch has not caught up.
+
+    The cache the pass observes from lags our own writes by one watch event; without this,
+    every pass in that window would apply the same manifest again.
+    """
+    recent = ctx.recent.get(key)
+    if recent is None or recent[0] != applied_hash:
+        return False
+    seen = ((actual or {}).get("metadata") or {}).get("annotations") or {}
+    return seen.get(APPLIED_HASH) != applied_hash and (
+        time.monotonic() - recent[1] < RECENT_APPLY_SECONDS
+    )
+
+
 def _keep_during_rollout(
     p: spec.Platform, kind: str, name: str, decision: rollout.Decision
 ) -> bool:
@@ -374,6 +413,10 @@ async def _apply_if_drifted(
         manifest, actual, applied_hash=applied_hash, hash_annotation=APPLIED_HASH
     ):
         return
+    identity = ref(manifest)
+    key = (identity.namespace, identity.kind, identity.name)
+    if _in_flight(ctx, key, applied_hash, actual):
+        return
     meta = manifest["metadata"]
     annotated = {
         **manifest,
@@ -382,7 +425,6 @@ async def _apply_if_drifted(
             "annotations": {**(meta.get("annotations") or {}), APPLIED_HASH: applied_hash},
         },
     }
-    identity = ref(manifest)
     logger.debug(
         "applying %s %s (%s)",
         identity.kind,
@@ -390,6 +432,7 @@ async def _apply_if_drifted(
         "missing" if actual is None else "drifted",
     )
     await k8s.apply(ctx.client, annotated)
+    ctx.recent[key] = (applied_hash, time.monotonic())
     metrics.APPLIES.labels(kind=identity.kind).inc()
 
 

@@ -28,30 +28,37 @@ def generate() -> secret_builders.GeneratedSecrets:
 
 
 def combine(
-    *, database_data: Mapping[str, str] | None, jwt_data: Mapping[str, str] | None
+    *,
+    database_data: Mapping[str, str] | None,
+    jwt_data: Mapping[str, str] | None,
+    need_database: bool,
 ) -> secret_builders.GeneratedSecrets:
     """Keep every value that already exists; generate only the missing ones.
+
+    The result must be the same on every pass once the Secrets exist: it feeds the pods'
+    config hash, so a value that changed between passes would roll the pods each time.
 
     Args:
         database_data: ``.data`` of the existing database Secret, or None when absent.
         jwt_data: ``.data`` of the existing JWT Secret, or None when absent.
+        need_database: whether the platform runs the managed database (which needs a
+            password); an external database gets none.
     """
     fresh = generate()
-    if jwt_data is not None:
-        kept = secret_builders.read_generated(database_data, jwt_data)
+    if not need_database:
+        database_data = None
+        fresh = dataclasses.replace(fresh, database_password="")
+    if jwt_data is None:
         if database_data is None:
-            return dataclasses.replace(kept, database_password=fresh.database_password)
-        return kept
-    if database_data is not None:
-        kept_db = secret_builders.read_generated(
-            database_data,
-            {
-                secret_builders.JWT_KEY: _b64(fresh.jwt_key),
-                secret_builders.JWT_KID_KEY: _b64(fresh.jwt_kid),
-            },
-        )
-        return kept_db
-    return fresh
+            return fresh
+        jwt_data = {
+            secret_builders.JWT_KEY: _b64(fresh.jwt_key),
+            secret_builders.JWT_KID_KEY: _b64(fresh.jwt_kid),
+        }
+    kept = secret_builders.read_generated(database_data, jwt_data)
+    if database_data is None:
+        return dataclasses.replace(kept, database_password=fresh.database_password)
+    return kept
 
 
 def _b64(value: str) -> str:

@@ -43,7 +43,9 @@ class OperatorSettings(BaseSettings):
     liveness_port: int = Field(default=8080, ge=0, le=65535, description="0 disables /healthz.")
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9090, ge=0, le=65535, description="0 disables /metrics.")
-    worker_limit: int = Field(default=20, ge=1, description="Objects reconciled concurrently.")
+    reconcile_concurrency: int = Field(
+        default=10, ge=1, description="Reconcile passes running at once, across all platforms."
+    )
     posting_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["plain", "full", "json"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -92,7 +94,10 @@ def configure_kopf(settings: OperatorSettings, kopf_settings: kopf.OperatorSetti
     kopf_settings.watching.inactivity_timeout = settings.watch_inactivity_timeout
     kopf_settings.networking.request_timeout = settings.request_timeout
     kopf_settings.networking.error_backoffs = (1, 2, 4, 8, 16, 32)
-    kopf_settings.queueing.worker_limit = settings.worker_limit
+    # Kopf's own worker_limit stays unlimited on purpose: a worker that has indexed its object
+    # holds its slot until *every* index is filled, so with more objects of one kind than
+    # slots the operator deadlocks at startup. Work is bounded by reconcile_concurrency.
+    kopf_settings.queueing.worker_limit = None
     # Bounded, growing retry delays for handlers that raise plain exceptions.
     kopf_settings.execution.default_backoff = settings.migration_retry_backoff
     # Daemons poll nothing (they are async and cancellable): stop them promptly.

@@ -1,5 +1,4 @@
-"""Makes the local control plane's fixtures (`k8s_cluster`) available to the CRD tests, also
-while the root conftest does not list `tests.support.cluster_fixtures` (a no-op once it does)."""
+"""Fixtures for the CRD tests: the local control plane once our CRD is served."""
 
 from __future__ import annotations
 
@@ -10,10 +9,6 @@ import pytest
 from tests.support.cluster import LocalCluster
 
 CRD_NAME = "journalplatforms.journalplatform.io"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.import_plugin("tests.support.cluster_fixtures")
 
 
 @pytest.fixture(scope="session")

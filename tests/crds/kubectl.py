@@ -1,6 +1,6 @@
 """kubectl against the test cluster, for the CRD tests: run, apply, read.
 
-The CRD tests drive the API server the way users do, through /usr/bin/kubectl with the
+The CRD tests drive the API server the way users do, through kubectl with the
 cluster's kubeconfig, and read its answers (exit code, stderr) as users would.
 """
 

@@ -7,6 +7,8 @@ Shared by every `tests/journal_api` module (names are stable; other suites build
   that ordinary tests never hit them.
 - `app`: `create_app(api_settings)`.
 - `client`: an `httpx.AsyncClient` over the app in-process, lifespan started.
+- `outbox_settings`: like `api_settings`, on a database of its own, for the worker tests
+  that must see no job but their own.
 - `make_user`: `await make_user()` registers and logs in a user with a unique email and
   returns a `TestUser` (`.email`, `.password`, `.id`, `.headers`, `.access_token`,
   `.refresh_token`).
@@ -64,6 +66,16 @@ async def api_settings(
     postgres_server: PostgresServer, redis_server: RedisServer
 ) -> settings_module.Settings:
     database_url = postgres_server.create_database("journal_api_tests")
+    settings = make_settings(database_url, redis_server.url)
+    await migrating.run(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def outbox_settings(
+    postgres_server: PostgresServer, redis_server: RedisServer
+) -> settings_module.Settings:
+    database_url = postgres_server.create_database("journal_api_outbox_tests")
     settings = make_settings(database_url, redis_server.url)
     await migrating.run(settings)
     return settings

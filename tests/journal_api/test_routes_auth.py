@@ -256,3 +256,15 @@ async def test_passwords_are_stored_as_argon2id_hashes(
         await engine.dispose()
     assert stored.startswith("$argon2id$")
     assert user.password not in stored
+
+
+async def test_login_form_errors_name_the_form_fields(client: httpx.AsyncClient) -> None:
+    response = await client.post(LOGIN, data={"password": "whatever 123"})
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["username"]
+
+
+async def test_login_with_another_media_type_is_415(client: httpx.AsyncClient) -> None:
+    response = await client.post(LOGIN, content=b"email", headers={"content-type": "text/plain"})
+    assert response.status_code == 415
+    assert response.headers["content-type"] == PROBLEM

@@ -3,6 +3,10 @@ development; libpq-style database URLs are accepted."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pydantic
 import pytest
 from journal_api import settings as settings_module
@@ -54,3 +58,18 @@ def test_previous_key_needs_its_kid() -> None:
             _env_file=None,
             jwt_previous_key=pydantic.SecretStr(STRONG_KEY),
         )
+
+
+def test_server_refuses_to_start_with_the_placeholder_key_in_production() -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("JOURNAL_API_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "journal_api", "serve"],
+        env={**env, "JOURNAL_API_ENVIRONMENT": "production"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "JOURNAL_API_JWT_KEY" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -44,25 +44,31 @@ def _container(workload: dict[str, Any]) -> dict[str, Any]:
     return container
 
 
-def resolve_env(cluster: LocalCluster, namespace: str, container: dict[str, Any]
-                ) -> dict[str, str]:
+def resolve_env(cluster: LocalCluster, namespace: str, container: dict[str, Any]) -> dict[str, str]:
     """The container's environment as the kubelet builds it (envFrom first, then env)."""
     env: dict[str, str] = {}
     for source in container.get("envFrom") or []:
         prefix = source.get("prefix", "")
         if "configMapRef" in source:
-            data = cluster.get("configmap", source["configMapRef"]["name"],
-                               namespace=namespace).get("data") or {}
+            data = (
+                cluster.get("configmap", source["configMapRef"]["name"], namespace=namespace).get(
+                    "data"
+                )
+                or {}
+            )
         else:
-            raw = cluster.get("secret", source["secretRef"]["name"],
-                              namespace=namespace).get("data") or {}
+            raw = (
+                cluster.get("secret", source["secretRef"]["name"], namespace=namespace).get("data")
+                or {}
+            )
             data = {k: base64.b64decode(v).decode() for k, v in raw.items()}
         env.update({prefix + k: v for k, v in data.items()})
     for var in container.get("env") or []:
         value_from = var.get("valueFrom")
         if value_from is None:
-            env[var["name"]] = _VAR_REF.sub(lambda m: env.get(m.group(1), m.group(0)),
-                                            var.get("value", ""))
+            env[var["name"]] = _VAR_REF.sub(
+                lambda m: env.get(m.group(1), m.group(0)), var.get("value", "")
+            )
             continue
         ref = value_from.get("secretKeyRef") or value_from.get("configMapKeyRef")
         kind = "secret" if "secretKeyRef" in value_from else "configmap"
@@ -85,8 +91,7 @@ def expand_command(container: dict[str, Any], env: dict[str, str]) -> list[str]:
     return argv
 
 
-def point_at_local(env: dict[str, str], hosts: dict[str, str], *, database: str
-                   ) -> dict[str, str]:
+def point_at_local(env: dict[str, str], hosts: dict[str, str], *, database: str) -> dict[str, str]:
     """Rewrite in-cluster Service hosts to local servers and the database name to ours."""
     rewritten: dict[str, str] = {}
     for key, value in env.items():
@@ -103,7 +108,7 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 60
     while time.monotonic() < deadline:
         assert process.poll() is None, "the API process exited"
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as resp:
                 return int(resp.status)
         except OSError:
             time.sleep(0.3)
@@ -111,8 +116,11 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 60
 
 
 def test_operator_built_api_and_migrations_run_against_real_servers(
-    k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess,
-    postgres_server: PostgresServer, redis_server: RedisServer,
+    k8s_cluster: LocalCluster,
+    k8s_namespace: str,
+    journal_operator: OperatorProcess,
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
 ) -> None:
     k8s_cluster.apply(platforms.platform("contract", k8s_namespace))
     platforms.wait_ready(k8s_cluster, k8s_namespace, "contract")
@@ -121,41 +129,56 @@ def test_operator_built_api_and_migrations_run_against_real_servers(
     secret = k8s_cluster.get("secret", "contract-database", namespace=k8s_namespace)["data"]
     user = base64.b64decode(secret["username"]).decode()
     password = base64.b64decode(secret["password"]).decode()
-    init_sql = k8s_cluster.get("configmap", "contract-postgres-init",
-                               namespace=k8s_namespace)["data"]
+    init_sql = k8s_cluster.get("configmap", "contract-postgres-init", namespace=k8s_namespace)[
+        "data"
+    ]
 
     # What the PostgreSQL container does on a new volume: the user, then the init scripts.
     database = f"contract_{uuid.uuid4().hex[:8]}"
     escaped = password.replace("'", "''")
-    postgres_server.psql(f"DO $$ BEGIN CREATE ROLE \"{user}\" LOGIN PASSWORD '{escaped}'; "
-                         "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    postgres_server.psql(
+        f"DO $$ BEGIN CREATE ROLE \"{user}\" LOGIN PASSWORD '{escaped}'; "
+        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+    )
     postgres_server.psql(f'CREATE DATABASE "{database}" OWNER "{user}"')
     for sql in init_sql.values():
         postgres_server.psql(sql, database=database)
-    hosts = {f"contract-postgres.{k8s_namespace}.svc": f"127.0.0.1:{postgres_server.port}",
-             f"contract-redis.{k8s_namespace}.svc": f"127.0.0.1:{redis_server.port}"}
+    hosts = {
+        f"contract-postgres.{k8s_namespace}.svc": f"127.0.0.1:{postgres_server.port}",
+        f"contract-redis.{k8s_namespace}.svc": f"127.0.0.1:{redis_server.port}",
+    }
 
     job_container = _container(job)
-    job_env = point_at_local(resolve_env(k8s_cluster, k8s_namespace, job_container), hosts,
-                             database=database)
-    migrate = subprocess.run(expand_command(job_container, job_env),
-                             env={**os.environ, **job_env}, capture_output=True, timeout=180,
-                             check=False)
+    job_env = point_at_local(
+        resolve_env(k8s_cluster, k8s_namespace, job_container), hosts, database=database
+    )
+    migrate = subprocess.run(
+        expand_command(job_container, job_env),
+        env={**os.environ, **job_env},
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
     assert migrate.returncode == 0, migrate.stderr.decode()[-4000:]
     tables = postgres_server.psql(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
-        database=database)
+        database=database,
+    )
     assert int(tables) > 0, "the migrations created no tables"
 
     api_container = _container(api)
-    api_env = point_at_local(resolve_env(k8s_cluster, k8s_namespace, api_container), hosts,
-                             database=database)
+    api_env = point_at_local(
+        resolve_env(k8s_cluster, k8s_namespace, api_container), hosts, database=database
+    )
     assert api_env["JOURNAL_API_PORT"] == str(api_container["ports"][0]["containerPort"])
     port = free_port()  # the only change: a local port instead of the container's
     api_env.update(JOURNAL_API_HOST="127.0.0.1", JOURNAL_API_PORT=str(port))
-    process = subprocess.Popen(expand_command(api_container, api_env),
-                               env={**os.environ, **api_env}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        expand_command(api_container, api_env),
+        env={**os.environ, **api_env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert _wait_ready(port, process) == 200
     finally:

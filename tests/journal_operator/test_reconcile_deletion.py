@@ -8,6 +8,9 @@ Aspects under test:
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import pytest
 
 from tests.support import platforms
@@ -20,9 +23,7 @@ GONE_TIMEOUT = 120.0
 RETAINED = "journalplatform.io/retained"
 
 
-def _children(
-    cluster: LocalCluster, namespace: str, kind: str, name: str
-) -> list[dict[str, object]]:
+def _children(cluster: LocalCluster, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
     return cluster.items(kind, namespace=namespace, selector=f"app.kubernetes.io/instance={name}")
 
 
@@ -51,12 +52,12 @@ def test_retain_keeps_secrets_and_volumes_orphaned_and_labelled(
     )
     secrets = _children(k8s_cluster, k8s_namespace, "secret", "keep")
     pvcs = _children(k8s_cluster, k8s_namespace, "pvc", "keep")
-    assert {s["metadata"]["name"] for s in secrets} == {"keep-database", "keep-jwt"}  # type: ignore[index]
+    assert {s["metadata"]["name"] for s in secrets} == {"keep-database", "keep-jwt"}
     assert pvcs
     for obj in (*secrets, *pvcs):
         meta = obj["metadata"]
-        assert not meta.get("ownerReferences"), meta  # type: ignore[union-attr]
-        assert meta["labels"][RETAINED] == "true"  # type: ignore[index]
+        assert not meta.get("ownerReferences"), meta
+        assert meta["labels"][RETAINED] == "true"
 
 
 def test_delete_removes_secrets_volumes_and_children(
@@ -69,7 +70,11 @@ def test_delete_removes_secrets_volumes_and_children(
 
     for kind in ("secret", "pvc", "deployment", "statefulset", "service", "configmap"):
         wait_until(
-            lambda kind=kind: not _children(k8s_cluster, k8s_namespace, kind, "drop"),
+            functools.partial(_none_left, k8s_cluster, k8s_namespace, kind, "drop"),
             timeout=GONE_TIMEOUT,
             description=f"{kind}s of the platform deleted",
         )
+
+
+def _none_left(cluster: LocalCluster, namespace: str, kind: str, name: str) -> bool:
+    return not _children(cluster, namespace, kind, name)

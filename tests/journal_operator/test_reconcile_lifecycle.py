@@ -16,10 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from journal_operator import naming, observe, spec
 from journal_operator.builders import plan
 from journal_operator.builders import secrets as secret_builders
+
 from tests.support import platforms
 from tests.support.cluster import LocalCluster, condition_is
 from tests.support.operator_process import OperatorProcess

@@ -66,6 +66,7 @@ def test_killed_mid_reconcile_converges_without_duplicates(
     assert all(after[name] == uid for name, uid in jwt_before.items())
 
 
+@pytest.mark.timeout(1200)
 def test_fifty_platforms_in_five_namespaces_reach_ready(
     k8s_cluster: LocalCluster, journal_operator: OperatorProcess
 ) -> None:

@@ -170,7 +170,8 @@ def test_downgrade_below_migrated_schema_is_refused(
         description="Degraded=True/DowngradeRefused",
     )
     message = (condition(jp, "Degraded") or {})["message"]
-    assert "1.1.0" in message and "1.2.0" in message
+    assert "1.1.0" in message
+    assert "1.2.0" in message
     assert jp["status"]["version"]["running"] == "1.2.0"
     assert jp["status"]["version"]["migrated"] == "1.2.0"
     api = k8s_cluster.get("deployment", "newer-api", namespace=k8s_namespace)

@@ -42,15 +42,31 @@ class ClusterUnavailableError(RuntimeError):
 
 
 def kubectl_binary() -> str:
-    """The kubectl to use: $KUBECTL, else the one on PATH.
+    """The kubectl to use: $KUBECTL, else the one build.sh built, else the one on PATH.
+
+    The built one matches the server's version; a machine's own kubectl may be far older.
 
     Raises:
         ClusterUnavailableError: there is none.
     """
+    built = control_plane_bin_dir_if_built() / "kubectl"
+    if "KUBECTL" not in os.environ and os.access(built, os.X_OK):
+        return str(built)
     found = shutil.which(os.environ.get("KUBECTL", "kubectl"))
     if found is None:
         raise ClusterUnavailableError("kubectl is not installed (or set KUBECTL=/path/to/kubectl)")
     return found
+
+
+def control_plane_bin_dir_if_built() -> Path:
+    """Where build.sh puts (or has put) the binaries, without building anything."""
+    result = subprocess.run(
+        ["bash", str(CLUSTER_SCRIPTS / "build.sh"), "--print-bin-dir"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return Path(result.stdout.strip())
 
 
 def control_plane_bin_dir(*, timeout: float = 3600) -> Path:

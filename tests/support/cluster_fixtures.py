@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cluster import ClusterUnavailableError, LocalCluster
+from tests.support.cluster import ClusterUnavailableError, LocalCluster, control_plane_bin_dir
 
 _WORKDIR_PREFIX = "journal-k8s-"
 _NAME_PREFIX = "journal-test-"
@@ -63,6 +63,13 @@ def k8s_cluster() -> Iterator[LocalCluster]:
         except ClusterUnavailableError as exc:
             pytest.skip(f"local Kubernetes control plane unavailable: {exc}")
         return
+    try:
+        bin_dir = control_plane_bin_dir()
+    except ClusterUnavailableError as exc:
+        pytest.skip(f"local Kubernetes control plane unavailable: {exc}")
+    # Every kubectl the tests start (directly, or through helm) then matches the server's
+    # version, and a machine without kubectl of its own still runs the suite.
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
     try:
         cluster = LocalCluster(name=f"{_NAME_PREFIX}{os.getpid()}")
     except ClusterUnavailableError as exc:

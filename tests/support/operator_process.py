@@ -93,7 +93,7 @@ class OperatorProcess:
     def metrics(self) -> str:
         """The Prometheus text exposition from ``/metrics``."""
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - local
+        with urllib.request.urlopen(url, timeout=5) as response:
             return str(response.read().decode())
 
     def metric(self, name: str, **labels: str) -> float:

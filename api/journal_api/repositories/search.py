@@ -12,8 +12,13 @@ How a query runs (one statement):
    more than the content (weight B).
 4. Only the top `limit` rows get a `ts_headline` snippet, which re-parses the text.
 
-`remember_words` keeps `search_terms` current; entry writes call it in their
-transaction. Called by `routes/search.py` and `routes/entries.py`.
+The vocabulary grows synchronously: entry writes call `remember_words` in their
+transaction. It shrinks in the background: an entry edit or delete queues a
+`search_terms.refresh` job, and the worker calls `prune_words`, which drops the words
+no remaining entry of that user contains. A per-user advisory lock orders the two:
+writers hold it shared until they commit, the prune holds it exclusively, so a prune
+never deletes a word that an entry committing at the same moment still uses.
+Called by `services/entries.py`, `services/jobs.py` and `routes/search.py`.
 """
 
 from __future__ import annotations
@@ -46,6 +51,30 @@ _REMEMBER_SQL = text(
     WHERE length(word) BETWEEN :min_chars AND :max_chars
     ORDER BY word  -- one lock order for every writer: concurrent inserts cannot deadlock
     ON CONFLICT DO NOTHING
+    """
+)
+
+# Two-key advisory locks live apart from the one-key space `migrating.py` uses.
+_VOCABULARY_LOCK_CLASS = 727_102
+_SHARED_LOCK_SQL = text(
+    "SELECT pg_advisory_xact_lock_shared(:lock_class, hashtext(:user_key))"
+)
+_EXCLUSIVE_LOCK_SQL = text(
+    "SELECT pg_advisory_xact_lock(:lock_class, hashtext(:user_key))"
+)
+
+# The words of every remaining entry, split exactly as `_REMEMBER_SQL` splits them.
+_PRUNE_SQL = text(
+    """
+    DELETE FROM search_terms AS t
+    WHERE t.user_id = :user_id
+      AND NOT EXISTS (
+          SELECT 1
+          FROM entries AS e,
+               unnest(tsvector_to_array(to_tsvector(
+                   'simple', coalesce(e.title, '') || ' ' || e.content))) AS word
+          WHERE e.user_id = :user_id AND word = t.word
+      )
     """
 )
 
@@ -104,6 +133,10 @@ class Hit:
 
 async def remember_words(session: AsyncSession, *, user_id: uuid.UUID, body: str) -> None:
     """Add the words of ``body`` to the user's search vocabulary (typo corrections)."""
+    # Held until commit: a concurrent `prune_words` waits for this entry to be visible.
+    await session.execute(
+        _SHARED_LOCK_SQL, {"lock_class": _VOCABULARY_LOCK_CLASS, "user_key": str(user_id)}
+    )
     await session.execute(
         _REMEMBER_SQL,
         {
@@ -113,6 +146,21 @@ async def remember_words(session: AsyncSession, *, user_id: uuid.UUID, body: str
             "max_chars": MAX_WORD_CHARS,
         },
     )
+
+
+async def prune_words(session: AsyncSession, *, user_id: uuid.UUID) -> int:
+    """Drop the user's vocabulary words that none of their entries contains any more.
+
+    Returns:
+        How many words were removed.
+    """
+    await session.execute(
+        _EXCLUSIVE_LOCK_SQL, {"lock_class": _VOCABULARY_LOCK_CLASS, "user_key": str(user_id)}
+    )
+    # READ COMMITTED: this statement's snapshot is taken after the lock is granted, so it
+    # sees every entry whose writer held the shared lock.
+    result = await session.execute(_PRUNE_SQL, {"user_id": user_id})
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def fulltext(

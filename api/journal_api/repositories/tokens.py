@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from journal_api.models import token as token_model
@@ -87,3 +87,24 @@ async def revoke_all(session: AsyncSession, *, user_id: uuid.UUID) -> None:
         )
         .values(revoked_at=_now())
     )
+
+
+async def purge_expired(session: AsyncSession, *, older_than: dt.timedelta) -> int:
+    """Delete tokens that expired or were revoked more than ``older_than`` ago.
+
+    The grace period keeps reuse detection working for a while: presenting a used token
+    again revokes its family even after it expired, as long as its row still exists.
+
+    Returns:
+        How many rows were deleted.
+    """
+    cutoff = _now() - older_than
+    result = await session.execute(
+        delete(token_model.RefreshToken).where(
+            or_(
+                token_model.RefreshToken.expires_at < cutoff,
+                token_model.RefreshToken.revoked_at < cutoff,
+            )
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import uuid
 from typing import Any, NoReturn
 
@@ -103,16 +102,22 @@ async def register(
 async def _login_credentials(request: Request) -> schemas.LoginRequest:
     # One path serves JSON clients and the OAuth2 password form of the docs' Authorize button.
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    is_form = content_type == FORM_MEDIA_TYPE
     try:
-        if content_type == FORM_MEDIA_TYPE:
+        if is_form:
             form = await request.form()
             return schemas.LoginRequest(email=form.get("username"), password=form.get("password"))
         if content_type == "application/json" or content_type.endswith("+json"):
             return schemas.LoginRequest.model_validate_json(await request.body())
     except ValidationError as exc:
-        field_errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        # Name the fields as the client sent them: the form calls the email `username`.
+        rename = {"email": "username"} if is_form else {}
+        field_errors = [
+            {**error, "loc": ("body", *(rename.get(str(p), p) for p in error["loc"]))}
+            for error in exc.errors()
+        ]
         raise RequestValidationError(field_errors) from exc
-    except (ValueError, json.JSONDecodeError, AssertionError) as exc:
+    except (ValueError, AssertionError) as exc:  # an undecodable form body
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("body",), "msg": "unreadable body"}]
         ) from exc

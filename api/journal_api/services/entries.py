@@ -3,7 +3,9 @@
 A write (1) checks the topic belongs to the writer, (2) derives `word_count` and the
 default `entry_date` (today in the user's time zone), (3) stores the entry and its words
 for typo-tolerant search in one transaction, and (4) only after the commit bumps the
-user's cache generation, so the next read of any list or insight is fresh. Called by
+user's cache generation, so the next read of any list or insight is fresh. An edit or a
+delete can leave words no entry uses any more; it queues a `search_terms.refresh` job in
+the same transaction, and the worker prunes them (`services/jobs.py`). Called by
 `routes/entries.py`.
 """
 
@@ -16,8 +18,10 @@ from typing import Any
 
 from journal_api.clients import cache as cache_module
 from journal_api.models import entry as entry_model
+from journal_api.models import job as job_model
 from journal_api.models import user as user_model
 from journal_api.repositories import entries as entries_repo
+from journal_api.repositories import jobs as jobs_repo
 from journal_api.repositories import search as search_repo
 from journal_api.repositories import topics as topics_repo
 from journal_api.schemas import entry as entry_schema
@@ -103,6 +107,7 @@ async def update(
         await search_repo.remember_words(
             session, user_id=user.id, body=f"{entry.title or ''} {entry.content}"
         )
+        await jobs_repo.enqueue(session, kind=job_model.Kind.REFRESH_SEARCH_TERMS, user_id=user.id)
     await _commit(session)
     await user_cache.invalidate(cache, user_id=user.id)
     return entry
@@ -116,5 +121,6 @@ async def delete(
     entry: entry_model.Entry,
 ) -> None:
     await entries_repo.delete(session, entry=entry)
+    await jobs_repo.enqueue(session, kind=job_model.Kind.REFRESH_SEARCH_TERMS, user_id=user.id)
     await session.commit()
     await user_cache.invalidate(cache, user_id=user.id)

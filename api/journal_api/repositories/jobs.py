@@ -1,0 +1,165 @@
+"""SQL for the `jobs` outbox: enqueue in the caller's transaction, claim, finish, fail.
+
+Writers call `enqueue` inside the transaction of the write that needs the work, so the
+job commits (or rolls back) with it. The worker (`working.py`) calls the rest, each in
+its own short transaction:
+
+- `claim` leases a batch of due jobs with `FOR UPDATE SKIP LOCKED`: concurrent workers
+  skip each other's rows instead of waiting, and no job is handed to two of them. A job
+  whose lease ran out (its worker died) is due again.
+- `complete` deletes a finished job; `reschedule` puts a periodic one back in the queue.
+- `fail` queues the job again after a back-off, or marks it `dead` after the last attempt.
+
+Every finishing call is guarded by `locked_by`, so a worker whose lease expired cannot
+touch a job another worker has claimed since.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from journal_api.models import job as job_model
+
+Status = job_model.Status
+# Kept so a dead job's row stays readable; a traceback tail is enough to diagnose.
+MAX_ERROR_CHARS = 2000
+
+_CLAIM_SQL = text(
+    """
+    UPDATE jobs
+    SET status = 'running', attempts = attempts + 1, locked_by = :worker,
+        locked_until = now() + make_interval(secs => :lease_seconds), updated_at = now()
+    WHERE id IN (
+        SELECT id FROM jobs
+        WHERE (status = 'queued' AND run_after <= now())
+           OR (status = 'running' AND locked_until < now())
+        ORDER BY run_after, id
+        LIMIT :batch
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, kind, user_id, payload, attempts
+    """
+)
+
+_FAIL_SQL = text(
+    """
+    UPDATE jobs
+    SET status = CASE WHEN attempts >= :max_attempts THEN 'dead' ELSE 'queued' END,
+        run_after = now() + make_interval(secs => :delay_seconds),
+        locked_by = NULL, locked_until = NULL, last_error = :error, updated_at = now()
+    WHERE id = :id AND locked_by = :worker
+    RETURNING status
+    """
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimedJob:
+    """A job leased to this worker; ``attempts`` counts this run."""
+
+    id: uuid.UUID
+    kind: str
+    user_id: uuid.UUID | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    user_id: uuid.UUID | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Queue a job in the caller's transaction; it exists if and only if that commits."""
+    session.add(job_model.Job(kind=kind, user_id=user_id, payload=payload or {}))
+    await session.flush()
+
+
+async def schedule_once(session: AsyncSession, *, kind: str, run_after: dt.datetime) -> None:
+    """Queue a job of ``kind`` unless one is already queued or running (periodic jobs).
+
+    The unique index on live `dedupe_key`s makes this safe from several workers at once.
+    """
+    await session.execute(
+        insert(job_model.Job)
+        .values(id=uuid.uuid4(), kind=kind, payload={}, dedupe_key=kind, run_after=run_after)
+        .on_conflict_do_nothing(
+            index_elements=["dedupe_key"],
+            index_where=text("status IN ('queued', 'running')"),
+        )
+    )
+
+
+async def claim(
+    session: AsyncSession, *, worker: str, batch: int, lease: dt.timedelta
+) -> list[ClaimedJob]:
+    """Lease up to ``batch`` due jobs to ``worker`` for ``lease``; commit to publish it."""
+    rows = await session.execute(
+        _CLAIM_SQL,
+        {"worker": worker, "batch": batch, "lease_seconds": lease.total_seconds()},
+    )
+    return [ClaimedJob(row.id, row.kind, row.user_id, row.payload, row.attempts) for row in rows]
+
+
+async def complete(session: AsyncSession, *, job_id: uuid.UUID, worker: str) -> None:
+    """Remove a finished job (the outbox keeps only work still to do, and dead jobs)."""
+    await session.execute(
+        text("DELETE FROM jobs WHERE id = :id AND locked_by = :worker"),
+        {"id": job_id, "worker": worker},
+    )
+
+
+async def reschedule(
+    session: AsyncSession, *, job_id: uuid.UUID, worker: str, run_after: dt.datetime
+) -> None:
+    """Queue a finished periodic job again for its next run, with fresh attempts."""
+    await session.execute(
+        text(
+            "UPDATE jobs SET status = 'queued', attempts = 0, run_after = :run_after, "
+            "locked_by = NULL, locked_until = NULL, last_error = NULL, updated_at = now() "
+            "WHERE id = :id AND locked_by = :worker"
+        ),
+        {"id": job_id, "worker": worker, "run_after": run_after},
+    )
+
+
+async def fail(
+    session: AsyncSession,
+    *,
+    job_id: uuid.UUID,
+    worker: str,
+    error: str,
+    max_attempts: int,
+    delay: dt.timedelta,
+) -> str | None:
+    """Record a failed run: queue again after ``delay``, or `dead` after ``max_attempts``.
+
+    Returns:
+        The job's new status, or None if the job is no longer this worker's.
+    """
+    result = await session.execute(
+        _FAIL_SQL,
+        {
+            "id": job_id,
+            "worker": worker,
+            "error": error[-MAX_ERROR_CHARS:],
+            "max_attempts": max_attempts,
+            "delay_seconds": delay.total_seconds(),
+        },
+    )
+    status: str | None = result.scalar_one_or_none()
+    return status
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    """How many jobs are in each status (the queue-depth gauge)."""
+    rows = await session.execute(text("SELECT status, count(*) AS n FROM jobs GROUP BY status"))
+    return {row.status: int(row.n) for row in rows}

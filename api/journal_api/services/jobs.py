@@ -1,0 +1,65 @@
+"""What each background job kind does: the handlers the worker (`working.py`) runs.
+
+A handler gets its own session and the claimed job, does its work and returns; the
+worker commits it together with the job's completion, so a handler's effects and the
+job's removal land together. Raising any exception means "retry later" (with back-off,
+up to `worker_max_attempts`); `PermanentJobError` means "don't retry". Handlers must be
+idempotent: a job can run again if its worker dies before committing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+
+from journal_api import settings as settings_module
+from journal_api.models import job as job_model
+from journal_api.repositories import jobs as jobs_repo
+from journal_api.repositories import search as search_repo
+from journal_api.repositories import tokens as tokens_repo
+from sqlalchemy.ext.asyncio import AsyncSession
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, jobs_repo.ClaimedJob, settings_module.Settings], Awaitable[None]]
+
+
+class PermanentJobError(Exception):
+    """The job can never succeed (unknown kind, bad payload): mark it dead now."""
+
+
+async def refresh_search_terms(
+    session: AsyncSession, job: jobs_repo.ClaimedJob, settings: settings_module.Settings
+) -> None:
+    """Drop the words of the user's typo-correction vocabulary no entry contains now."""
+    if job.user_id is None:
+        # The user was deleted (ON DELETE CASCADE removes their jobs) or a bad enqueue.
+        raise PermanentJobError("search_terms.refresh needs a user_id")
+    removed = await search_repo.prune_words(session, user_id=job.user_id)
+    logger.info("search terms pruned", extra={"user_id": str(job.user_id), "removed": removed})
+
+
+async def purge_expired_tokens(
+    session: AsyncSession, job: jobs_repo.ClaimedJob, settings: settings_module.Settings
+) -> None:
+    """Delete refresh tokens expired or revoked more than `token_purge_after_days` ago."""
+    removed = await tokens_repo.purge_expired(
+        session, older_than=dt.timedelta(days=settings.token_purge_after_days)
+    )
+    logger.info("expired refresh tokens purged", extra={"removed": removed})
+
+
+HANDLERS: dict[str, Handler] = {
+    job_model.Kind.REFRESH_SEARCH_TERMS: refresh_search_terms,
+    job_model.Kind.PURGE_EXPIRED_TOKENS: purge_expired_tokens,
+}
+
+
+def periodic(settings: settings_module.Settings) -> dict[str, dt.timedelta]:
+    """The kinds the worker schedules itself, and how long between two runs."""
+    return {
+        job_model.Kind.PURGE_EXPIRED_TOKENS: dt.timedelta(
+            seconds=settings.token_purge_interval_seconds
+        ),
+    }
