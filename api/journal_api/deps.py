@@ -7,6 +7,7 @@ Everything here comes from `app.state`, filled in by `main.create_app`'s lifespa
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -17,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from journal_api import errors, security
 from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
+from journal_api.clients import auth_cache
 from journal_api.clients import cache as cache_module
-from journal_api.models import user as user_model
 from journal_api.repositories import users as users_repo
+from journal_api.schemas import user as user_schema
 
 LOGIN_PATH = "/api/v1/auth/login"
 
@@ -57,10 +59,50 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
+def _claims(
+    request: Request, settings: settings_module.Settings, token: str
+) -> security.AccessClaims:
+    # The rate-limiting middleware already verified this very token: reuse its result.
+    verified = request.scope.get("access_claims")
+    if verified is not None and verified[0] == token:
+        claims: security.AccessClaims = verified[1]
+        return claims
+    try:
+        return security.decode_access_token(settings, token)
+    except security.InvalidTokenError as exc:
+        raise errors.Unauthorized("invalid or expired token") from exc
+
+
+async def _auth_state(
+    session: AsyncSession,
+    cache: cache_module.Cache,
+    settings: settings_module.Settings,
+    *,
+    user_id: uuid.UUID,
+) -> user_schema.AuthUser | None:
+    cached = await auth_cache.read(cache, user_id=user_id)
+    if cached.state is not None:
+        return user_schema.AuthUser.model_validate_json(cached.state)
+    user = await users_repo.get_auth_state(session, user_id=user_id)
+    if user is not None and cached.generation is not None:
+        await auth_cache.fill(
+            cache,
+            user_id=user_id,
+            generation=cached.generation,
+            state=user.model_dump_json().encode(),
+            ttl=settings.auth_cache_ttl_seconds,
+        )
+    return user
+
+
 async def get_current_user(
-    request: Request, token: TokenDep, settings: SettingsDep, session: SessionDep
-) -> user_model.User:
-    """The user the bearer token belongs to.
+    request: Request,
+    token: TokenDep,
+    settings: SettingsDep,
+    session: SessionDep,
+    cache: CacheDep,
+) -> user_schema.AuthUser:
+    """The user the bearer token belongs to, from the auth-state cache or PostgreSQL.
 
     Raises:
         errors.Unauthorized: no token, an invalid one, a deleted user, or a token issued
@@ -68,11 +110,8 @@ async def get_current_user(
     """
     if not token:
         raise errors.Unauthorized("missing bearer token")
-    try:
-        claims = security.decode_access_token(settings, token)
-    except security.InvalidTokenError as exc:
-        raise errors.Unauthorized("invalid or expired token") from exc
-    user = await users_repo.get(session, user_id=claims.user_id)
+    claims = _claims(request, settings, token)
+    user = await _auth_state(session, cache, settings, user_id=claims.user_id)
     if user is None or claims.issued_at < user.tokens_valid_after.timestamp():
         raise errors.Unauthorized("token has been revoked")
     request.scope["user_id"] = str(user.id)
@@ -87,4 +126,4 @@ def audit_context(request: Request) -> dict[str, Any]:
     }
 
 
-CurrentUser = Annotated[user_model.User, Depends(get_current_user)]
+CurrentUser = Annotated[user_schema.AuthUser, Depends(get_current_user)]

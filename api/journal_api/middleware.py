@@ -154,18 +154,18 @@ class RequestMiddleware:
         user_id = self._bearer_user(scope)
         if user_id is not None:
             checks.append(("user", f"user:{user_id}", self.settings.rate_limit_per_user))
-        for limit_scope, key, limit in checks:
-            decision = await self.limiter.hit(key, limit=limit)
-            if not decision.allowed:
-                self.metrics.rate_limited.labels(limit_scope).inc()
-                return errors.problem_response(
-                    status=429,
-                    detail=f"rate limit exceeded ({limit} requests per "
-                    f"{self.settings.rate_limit_window_seconds}s per {limit_scope})",
-                    request=Request(scope),
-                    headers={"Retry-After": str(decision.retry_after)},
-                )
-        return None
+        index, decision = await self.limiter.hit([(key, limit) for _, key, limit in checks])
+        if decision.allowed:
+            return None
+        limit_scope, _, limit = checks[index]
+        self.metrics.rate_limited.labels(limit_scope).inc()
+        return errors.problem_response(
+            status=429,
+            detail=f"rate limit exceeded ({limit} requests per "
+            f"{self.settings.rate_limit_window_seconds}s per {limit_scope})",
+            request=Request(scope),
+            headers={"Retry-After": str(decision.retry_after)},
+        )
 
     def _bearer_user(self, scope: Scope) -> uuid.UUID | None:
         authorization = _header(scope, b"authorization") or ""
@@ -173,9 +173,12 @@ class RequestMiddleware:
         if scheme.lower() != "bearer" or not token:
             return None
         try:
-            return security.decode_access_token(self.settings, token.strip()).user_id
+            claims = security.decode_access_token(self.settings, token.strip())
         except security.InvalidTokenError:
             return None
+        # `deps.get_current_user` reuses this verification instead of repeating it.
+        scope["access_claims"] = (token.strip(), claims)
+        return claims.user_id
 
     def _crash_response(self, scope: Scope, exc: Exception) -> JSONResponse:
         if isinstance(exc, HTTPException):

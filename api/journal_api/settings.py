@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # How long the cache client skips Redis after a failure before trying again.
     cache_retry_seconds: float = Field(default=1.0, ge=0)
     cache_timeout_seconds: float = Field(default=0.5, gt=0)
+    # How long a user's auth state (existence, token cut-off, profile) stays cached.
+    # Writes invalidate it at once; the TTL only bounds an invalidation Redis missed.
+    auth_cache_ttl_seconds: int = Field(default=60, ge=1)
 
     # Serves `routes/bench.py` (the benchmark's ceiling endpoint); `make bench` only.
     bench_endpoints: bool = False

@@ -49,7 +49,7 @@ def worker_name() -> str:
 
 def retry_delay(settings: settings_module.Settings, attempts: int) -> dt.timedelta:
     """Back-off before the next attempt, after ``attempts`` failed ones."""
-    seconds = settings.worker_retry_base_seconds * 2 ** max(0, attempts - 1)
+    seconds = settings.worker_retry_base_seconds * 2 ** min(max(0, attempts - 1), 32)
     return dt.timedelta(seconds=min(seconds, settings.worker_retry_max_seconds))
 
 
@@ -107,7 +107,8 @@ class Worker:
             except DATABASE_ERRORS as exc:
                 outages += 1
                 delay = min(
-                    self.settings.worker_poll_seconds * 2**outages, MAX_OUTAGE_BACKOFF_SECONDS
+                    self.settings.worker_poll_seconds * 2 ** min(outages, 16),
+                    MAX_OUTAGE_BACKOFF_SECONDS,
                 )
                 logger.warning(
                     "database unavailable, retrying",

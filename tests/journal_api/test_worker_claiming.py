@@ -12,12 +12,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from journal_api import db, metrics, working
 from journal_api import settings as settings_module
+from journal_api.models import base
 from journal_api.repositories import jobs as jobs_repo
 from journal_api.services import jobs as jobs_service
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.support.postgres import PostgresServer
 
 RECORD = "test.record"
 EXPLODE = "test.explode"
@@ -70,6 +75,21 @@ async def job_rows(sessionmaker: async_sessionmaker[AsyncSession], kind: str) ->
             {"k": kind},
         )
         return list(result)
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True}
+    )
+    return [d for d in compare_metadata(context, base.metadata) if "'jobs'" in repr(d)]
+
+
+async def test_the_jobs_table_matches_its_model(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessionmaker() as session:
+        connection = await session.connection()
+        assert await connection.run_sync(_differences) == []
 
 
 async def test_two_workers_never_run_the_same_job(
@@ -186,3 +206,37 @@ async def test_token_purge_deletes_only_long_dead_tokens_and_reschedules_itself(
             text("SELECT :t > now() + interval '30 minutes'"), {"t": run_after}
         )
     assert later
+
+
+@pytest.mark.slow
+async def test_the_worker_carries_on_after_postgres_goes_away_and_returns(
+    outbox_settings: settings_module.Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    postgres_server: PostgresServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    done = asyncio.Event()
+    runs: list[int] = []
+
+    async def record(session: AsyncSession, job: jobs_repo.ClaimedJob, _: object) -> None:
+        runs.append(job.payload["n"])
+        done.set()
+
+    worker = make_worker(outbox_settings, sessionmaker, {RECORD: record}, worker_poll_seconds=0.05)
+    loop = asyncio.create_task(worker.run())
+    try:
+        await enqueue(sessionmaker, RECORD, 1)
+        await asyncio.wait_for(done.wait(), timeout=60)
+        done.clear()
+        await asyncio.to_thread(postgres_server.stop, "immediate")
+        try:
+            await asyncio.sleep(0.5)  # the loop keeps turning against a dead server
+        finally:
+            await asyncio.to_thread(postgres_server.start)
+        await enqueue(sessionmaker, RECORD, 1)
+        await asyncio.wait_for(done.wait(), timeout=60)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(loop, timeout=60)
+    assert runs == [0, 0]
+    assert "database unavailable, retrying" in caplog.messages

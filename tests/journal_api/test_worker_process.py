@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -36,10 +37,10 @@ def worker_env(settings: settings_module.Settings, health_port: int) -> dict[str
     }
 
 
-def wait_until(condition: object, *, timeout: float = 60.0) -> None:
+def wait_until(condition: Callable[[], bool], *, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if callable(condition) and condition():
+        if condition():
             return
         time.sleep(0.1)
     raise AssertionError("condition not met in time")
@@ -50,8 +51,9 @@ def test_worker_process_runs_a_job_and_stops_on_sigterm(
 ) -> None:
     database = outbox_settings.database_url.rsplit("/", 1)[1]
     user_id = uuid.uuid4()
+    # Only generated UUIDs and constants are formatted into this SQL.
     postgres_server.psql(
-        f"INSERT INTO users (id, email, password_hash) VALUES ('{user_id}', "
+        f"INSERT INTO users (id, email, password_hash) VALUES ('{user_id}', "  # noqa: S608
         f"'worker-{user_id.hex}@example.com', 'x'); "
         f"INSERT INTO search_terms (user_id, word) VALUES ('{user_id}', '{WORD}'); "
         f"INSERT INTO jobs (id, kind, user_id) VALUES "
@@ -69,7 +71,7 @@ def test_worker_process_runs_a_job_and_stops_on_sigterm(
             stdin=subprocess.DEVNULL,
         )
     try:
-        remaining = f"SELECT count(*) FROM search_terms WHERE user_id = '{user_id}'"
+        remaining = f"SELECT count(*) FROM search_terms WHERE user_id = '{user_id}'"  # noqa: S608
         wait_until(lambda: postgres_server.psql(remaining, database) == "0")
         ports.wait_for_port(health_port, timeout=30)
         base = f"http://127.0.0.1:{health_port}"

@@ -6,7 +6,6 @@ other users' words)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -21,10 +20,11 @@ ENTRIES = "/api/v1/entries"
 
 
 @pytest.fixture
-async def worker(
+def worker(
     app: FastAPI, client: httpx.AsyncClient, api_settings: settings_module.Settings
-) -> AsyncIterator[working.Worker]:
-    yield working.Worker(
+) -> working.Worker:
+    # `client` starts the app's lifespan, which creates `app.state.sessionmaker`.
+    return working.Worker(
         api_settings, sessionmaker=app.state.sessionmaker, metrics=metrics.WorkerMetrics()
     )
 

@@ -76,6 +76,19 @@ def test_worker_runs_worker_command_with_spec_replicas() -> None:
     }
 
 
+def test_worker_liveness_probe_targets_the_port_the_worker_serves_health_on() -> None:
+    from journal_api.settings import Settings
+
+    deployment = worker.worker_deployment(
+        factories.platform(), image=IMAGE, version="2.0.0", config_hash="h"
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    probe = container["livenessProbe"]["httpGet"]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert probe["path"] == "/healthz"
+    assert ports[probe["port"]] == Settings.model_fields["worker_health_port"].default
+
+
 def test_inference_service_sets_deployment_mode_and_autoscaler_explicitly() -> None:
     p = factories.platform()
     isvc = inference.inference_service(p, _model(p, "emotion"), image=MODEL_IMAGE, version="2.0.0")

@@ -23,6 +23,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,6 +122,7 @@ def test_operator_built_api_and_migrations_run_against_real_servers(
     journal_operator: OperatorProcess,
     postgres_server: PostgresServer,
     redis_server: RedisServer,
+    tmp_path: Path,
 ) -> None:
     k8s_cluster.apply(platforms.platform("contract", k8s_namespace))
     platforms.wait_ready(k8s_cluster, k8s_namespace, "contract")
@@ -173,17 +175,20 @@ def test_operator_built_api_and_migrations_run_against_real_servers(
     assert api_env["JOURNAL_API_PORT"] == str(api_container["ports"][0]["containerPort"])
     port = free_port()  # the only change: a local port instead of the container's
     api_env.update(JOURNAL_API_HOST="127.0.0.1", JOURNAL_API_PORT=str(port))
-    process = subprocess.Popen(
-        expand_command(api_container, api_env),
-        env={**os.environ, **api_env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log_path = tmp_path / "api.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            expand_command(api_container, api_env),
+            env={**os.environ, **api_env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        assert _wait_ready(port, process) == 200
+        assert _wait_ready(port, process) == 200, log_path.read_text()[-4000:]
     finally:
         process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(timeout=5)

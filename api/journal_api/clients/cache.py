@@ -23,6 +23,7 @@ import pydantic_core
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from journal_api import metrics as metrics_module
@@ -68,6 +69,7 @@ class Cache:
             retry=Retry(NoBackoff(), 0),
         )
         self._metrics = metrics
+        self._scripts: dict[str, AsyncScript] = {}
         self._retry_seconds = retry_seconds
         self._skip_until = 0.0
         self._down = False
@@ -140,8 +142,15 @@ class Cache:
         return None if raw is None else int(raw)
 
     async def run_script(self, script: str, *, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        """Run a Lua script atomically; None if Redis is down."""
-        return await self._call(lambda: self.client.eval(script, len(keys), *keys, *args))
+        """Run a Lua script atomically; None if Redis is down.
+
+        Sent by its SHA1 (EVALSHA), loaded on first use and again after a Redis restart
+        (NOSCRIPT), so a hot path does not ship the script's text on every call.
+        """
+        registered = self._scripts.get(script)
+        if registered is None:
+            registered = self._scripts[script] = self.client.register_script(script)
+        return await self._call(lambda: registered(keys=keys, args=args))
 
     async def ping(self) -> bool:
         """Whether Redis answers right now (bypasses the skip window)."""

@@ -56,12 +56,8 @@ _REMEMBER_SQL = text(
 
 # Two-key advisory locks live apart from the one-key space `migrating.py` uses.
 _VOCABULARY_LOCK_CLASS = 727_102
-_SHARED_LOCK_SQL = text(
-    "SELECT pg_advisory_xact_lock_shared(:lock_class, hashtext(:user_key))"
-)
-_EXCLUSIVE_LOCK_SQL = text(
-    "SELECT pg_advisory_xact_lock(:lock_class, hashtext(:user_key))"
-)
+_SHARED_LOCK_SQL = text("SELECT pg_advisory_xact_lock_shared(:lock_class, hashtext(:user_key))")
+_EXCLUSIVE_LOCK_SQL = text("SELECT pg_advisory_xact_lock(:lock_class, hashtext(:user_key))")
 
 # The words of every remaining entry, split exactly as `_REMEMBER_SQL` splits them.
 _PRUNE_SQL = text(

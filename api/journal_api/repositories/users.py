@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from journal_api.models import user as user_model
+from journal_api.schemas import user as user_schema
 
 # New accounts have no tokens yet; starting the cut-off in the past keeps a token issued
 # right after registration valid even if this replica's clock trails the database's.
@@ -26,6 +27,26 @@ def utcnow() -> dt.datetime:
 
 async def get(session: AsyncSession, *, user_id: uuid.UUID) -> user_model.User | None:
     return await session.get(user_model.User, user_id)
+
+
+async def get_auth_state(
+    session: AsyncSession, *, user_id: uuid.UUID
+) -> user_schema.AuthUser | None:
+    """What authentication needs about ``user_id`` (no ORM object, no password hash)."""
+    User = user_model.User  # noqa: N806 - a short alias for the column list
+    row = (
+        await session.execute(
+            select(
+                User.id,
+                User.email,
+                User.display_name,
+                User.timezone,
+                User.created_at,
+                User.tokens_valid_after,
+            ).where(User.id == user_id)
+        )
+    ).one_or_none()
+    return None if row is None else user_schema.AuthUser.model_validate(row)
 
 
 async def get_by_email(session: AsyncSession, *, email: str) -> user_model.User | None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from journal_api import deps, errors, security
 from journal_api import settings as settings_module
+from journal_api.clients import auth_cache
 from journal_api.clients import cache as cache_module
 from journal_api.models import user as user_model
 from journal_api.repositories import audit, tokens, users
@@ -288,7 +289,9 @@ async def logout(body: schemas.RefreshRequest, session: deps.SessionDep) -> None
     response_class=Response,
     responses=errors.responses(401),
 )
-async def logout_all(request: Request, user: deps.CurrentUser, session: deps.SessionDep) -> None:
+async def logout_all(
+    request: Request, user: deps.CurrentUser, session: deps.SessionDep, cache: deps.CacheDep
+) -> None:
     """Revoke every refresh token of the user and every access token issued so far."""
     await tokens.revoke_all(session, user_id=user.id)
     await users.revoke_access_tokens(session, user_id=user.id)
@@ -299,3 +302,5 @@ async def logout_all(request: Request, user: deps.CurrentUser, session: deps.Ses
         **deps.audit_context(request),
     )
     await session.commit()
+    # After the commit: the new token cut-off applies from the next request on.
+    await auth_cache.invalidate(cache, user_id=user.id)

@@ -10,6 +10,7 @@ import asyncio
 from fastapi import APIRouter, Request, Response, status
 
 from journal_api import deps, errors, security
+from journal_api.clients import auth_cache
 from journal_api.models import user as user_model
 from journal_api.repositories import audit, tokens, users
 from journal_api.schemas import user as schemas
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
 @router.get("/me", response_model=schemas.UserPublic, responses=errors.responses(401))
-async def read_me(user: deps.CurrentUser) -> user_model.User:
+async def read_me(user: deps.CurrentUser) -> schemas.AuthUser:
     """The signed-in user's profile."""
     return user
 
@@ -27,15 +28,19 @@ async def read_me(user: deps.CurrentUser) -> user_model.User:
 async def update_me(
     body: schemas.UserUpdate,
     request: Request,
-    user: deps.CurrentUser,
+    current: deps.CurrentUser,
     session: deps.SessionDep,
     settings: deps.SettingsDep,
+    cache: deps.CacheDep,
 ) -> user_model.User:
     """Change the display name, the time zone, or the password.
 
     A password change needs `current_password`, signs out every session (all refresh and
     access tokens stop working) and is audited.
     """
+    user = await users.get(session, user_id=current.id)
+    if user is None:  # deleted since the auth state was read
+        raise errors.Unauthorized("token has been revoked")
     if body.new_password is not None:
         if not body.current_password:
             raise errors.Forbidden("current_password is required to change the password")
@@ -60,6 +65,8 @@ async def update_me(
     if body.timezone is not None:
         user.timezone = body.timezone
     await session.commit()
+    # After the commit: the next request reads the new profile and token cut-off.
+    await auth_cache.invalidate(cache, user_id=user.id)
     await session.refresh(user)
     return user
 
@@ -70,7 +77,9 @@ async def update_me(
     response_class=Response,
     responses=errors.responses(401),
 )
-async def delete_me(request: Request, user: deps.CurrentUser, session: deps.SessionDep) -> None:
+async def delete_me(
+    request: Request, user: deps.CurrentUser, session: deps.SessionDep, cache: deps.CacheDep
+) -> None:
     """Delete the account and everything derived from it. The audit trail keeps only the
     account id."""
     await audit.record(
@@ -82,3 +91,5 @@ async def delete_me(request: Request, user: deps.CurrentUser, session: deps.Sess
     )
     await users.delete(session, user_id=user.id)
     await session.commit()
+    # After the commit: the account's still-valid access tokens are refused from now on.
+    await auth_cache.invalidate(cache, user_id=user.id)

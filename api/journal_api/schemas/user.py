@@ -103,3 +103,21 @@ class UserUpdate(BaseModel):
     timezone: TimeZone | None = None
     current_password: str | None = Field(default=None, max_length=1024)
     new_password: NewPassword | None = None
+
+
+class AuthUser(BaseModel):
+    """The signed-in user as `deps.CurrentUser` gives it: the profile plus the token cut-off.
+
+    Cached per user in Redis (`clients/auth_cache.py`), so it holds exactly what
+    authentication and the routes read, and never the password hash.
+    """
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: uuid.UUID
+    email: str
+    display_name: str | None
+    timezone: str
+    created_at: dt.datetime
+    # Access tokens issued before this instant are refused (logout-all, password change).
+    tokens_valid_after: dt.datetime

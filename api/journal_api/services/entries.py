@@ -19,12 +19,12 @@ from typing import Any
 from journal_api.clients import cache as cache_module
 from journal_api.models import entry as entry_model
 from journal_api.models import job as job_model
-from journal_api.models import user as user_model
 from journal_api.repositories import entries as entries_repo
 from journal_api.repositories import jobs as jobs_repo
 from journal_api.repositories import search as search_repo
 from journal_api.repositories import topics as topics_repo
 from journal_api.schemas import entry as entry_schema
+from journal_api.schemas import user as user_schema
 from journal_api.services import user_cache
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +34,7 @@ class UnknownTopicError(Exception):
     """`topic_id` is not one of the user's topics (missing, or someone else's)."""
 
 
-def local_today(user: user_model.User, now: dt.datetime) -> dt.date:
+def local_today(user: user_schema.AuthUser, now: dt.datetime) -> dt.date:
     return now.astimezone(zoneinfo.ZoneInfo(user.timezone)).date()
 
 
@@ -62,7 +62,7 @@ async def create(
     session: AsyncSession,
     cache: cache_module.Cache,
     *,
-    user: user_model.User,
+    user: user_schema.AuthUser,
     body: entry_schema.EntryCreate,
     now: dt.datetime,
 ) -> entry_model.Entry:
@@ -88,7 +88,7 @@ async def update(
     session: AsyncSession,
     cache: cache_module.Cache,
     *,
-    user: user_model.User,
+    user: user_schema.AuthUser,
     entry: entry_model.Entry,
     body: entry_schema.EntryUpdate,
 ) -> entry_model.Entry:
@@ -117,7 +117,7 @@ async def delete(
     session: AsyncSession,
     cache: cache_module.Cache,
     *,
-    user: user_model.User,
+    user: user_schema.AuthUser,
     entry: entry_model.Entry,
 ) -> None:
     await entries_repo.delete(session, entry=entry)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from journal_api.models import user as user_model
 from journal_api.repositories import audit
 from journal_api.repositories import entries as entries_repo
 from journal_api.repositories import topics as topics_repo
@@ -22,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 async def export_document(
     session: AsyncSession,
     *,
-    user: user_model.User,
+    user: user_schema.AuthUser,
     now: dt.datetime,
     ip: str | None,
     user_agent: str | None,

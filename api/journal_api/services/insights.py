@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 
 from journal_api import metrics as metrics_module
 from journal_api.clients import cache as cache_module
-from journal_api.models import user as user_model
 from journal_api.repositories import insights as insights_repo
 from journal_api.schemas import insights as insights_schema
+from journal_api.schemas import user as user_schema
 from journal_api.services import user_cache
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,7 +86,7 @@ async def writing_insights(
     cache: cache_module.Cache,
     metrics: metrics_module.Metrics,
     *,
-    user: user_model.User,
+    user: user_schema.AuthUser,
     days: int,
     now: dt.datetime,
     ttl: int,

@@ -1,7 +1,8 @@
 """The worker: a Deployment running `python -m journal_api worker`.
 
-It claims analysis jobs from the database and calls the model servers; it serves no
-traffic, so it has no Service or probes of its own. Pure builder called by `plan`.
+It claims background jobs from the database's outbox (`FOR UPDATE SKIP LOCKED`); it serves
+no traffic, so it has no Service, but it answers `/healthz` (its loop is alive) and
+`/metrics` on its health port, which the liveness probe uses. Pure builder called by `plan`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from journal_operator.manifests import Manifest
 COMPONENT = naming.Component.WORKER
 # The worker finishes (or releases) the batch in hand when asked to stop.
 TERMINATION_GRACE_SECONDS = 60
+# `JOURNAL_API_WORKER_HEALTH_PORT`'s default in the API's settings.
+HEALTH_PORT = 8001
 
 
 def worker_deployment(p: spec.Platform, *, image: str, version: str, config_hash: str) -> Manifest:
@@ -20,6 +23,14 @@ def worker_deployment(p: spec.Platform, *, image: str, version: str, config_hash
     container = pods.app_container(
         p, name="worker", image=image, args=["worker"], resources_spec=p.spec.worker.resources
     )
+    container["ports"] = [{"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"}]
+    # Liveness only: a stalled loop should be restarted; there is no traffic to gate on.
+    container["livenessProbe"] = {
+        "httpGet": {"path": "/healthz", "port": "health"},
+        "periodSeconds": 10,
+        "timeoutSeconds": 3,
+        "failureThreshold": 3,
+    }
     pod_spec = pods.app_pod_spec(p, container) | {
         "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS
     }
