@@ -154,8 +154,7 @@ def floor_manifests(name: str, namespace: str) -> list[dict[str, Any]]:
 
 
 async def apply_floor(kubeconfig: Path, batches: list[list[dict[str, Any]]]) -> None:
-    os.environ["KUBECONFIG"] = str(kubeconfig)
-    client = await k8s_client.connect()
+    client = await k8s_client.connect(str(kubeconfig))
     try:
         for manifests in batches:
             for manifest in manifests:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from journal_api import errors, security
 from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
-from journal_api.clients import auth_cache
+from journal_api.clients import auth_cache, gate
 from journal_api.clients import cache as cache_module
 from journal_api.repositories import users as users_repo
 from journal_api.schemas import user as user_schema
@@ -73,17 +73,26 @@ def _claims(
         raise errors.Unauthorized("invalid or expired token") from exc
 
 
+def prefetched(request: Request, user_id: uuid.UUID) -> gate.Prefetch | None:
+    """What the middleware's admission round trip read for ``user_id``, if anything."""
+    prefetch: gate.Prefetch | None = request.scope.get(gate.SCOPE_KEY)
+    return prefetch if prefetch is not None and prefetch.user_id == user_id else None
+
+
 async def _auth_state(
-    session: AsyncSession,
+    request: Request,
     cache: cache_module.Cache,
     settings: settings_module.Settings,
     *,
     user_id: uuid.UUID,
 ) -> user_schema.AuthUser | None:
-    cached = await auth_cache.read(cache, user_id=user_id)
+    prefetch = prefetched(request, user_id)
+    cached = prefetch.auth if prefetch else await auth_cache.read(cache, user_id=user_id)
     if cached.state is not None:
         return user_schema.AuthUser.model_validate_json(cached.state)
-    user = await users_repo.get_auth_state(session, user_id=user_id)
+    # A session only on a miss: cached requests never build one.
+    async with request.app.state.sessionmaker() as session:
+        user = await users_repo.get_auth_state(session, user_id=user_id)
     if user is not None and cached.generation is not None:
         await auth_cache.fill(
             cache,
@@ -99,7 +108,6 @@ async def get_current_user(
     request: Request,
     token: TokenDep,
     settings: SettingsDep,
-    session: SessionDep,
     cache: CacheDep,
 ) -> user_schema.AuthUser:
     """The user the bearer token belongs to, from the auth-state cache or PostgreSQL.
@@ -111,11 +119,20 @@ async def get_current_user(
     if not token:
         raise errors.Unauthorized("missing bearer token")
     claims = _claims(request, settings, token)
-    user = await _auth_state(session, cache, settings, user_id=claims.user_id)
+    user = await _auth_state(request, cache, settings, user_id=claims.user_id)
     if user is None or claims.issued_at < user.tokens_valid_after.timestamp():
         raise errors.Unauthorized("token has been revoked")
     request.scope["user_id"] = str(user.id)
     return user
+
+
+def open_session(request: Request) -> AsyncSession:
+    """A session for a route that needs the database only on a cache miss.
+
+    Use as ``async with deps.open_session(request) as session:``.
+    """
+    session: AsyncSession = request.app.state.sessionmaker()
+    return session
 
 
 def audit_context(request: Request) -> dict[str, Any]:

@@ -6,7 +6,8 @@ outermost, so it also sees 404s, 413s, 429s and crashes. In order, for each requ
 1. Take the request id from `X-Request-ID` (or make one) and return it on the response.
 2. Refuse bodies over `max_body_bytes`: by `Content-Length` up front, and by counting
    streamed bytes as the app reads them (never buffering the whole body here).
-3. Apply the per-IP and, for a valid bearer token, the per-user rate limit.
+3. Apply the per-IP and, for a valid bearer token, the per-user rate limit; the same
+   Redis round trip prefetches that user's auth state and cached body (`clients/gate.py`).
 4. Turn anything that escaped the exception handlers into a 500 problem (no stack trace
    to the client), then record metrics by route template and log one JSON line.
 """
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from journal_api import errors, logs, ratelimit, security
 from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
+from journal_api.clients import gate
 
 logger = logging.getLogger("journal_api.access")
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -154,8 +156,15 @@ class RequestMiddleware:
         user_id = self._bearer_user(scope)
         if user_id is not None:
             checks.append(("user", f"user:{user_id}", self.settings.rate_limit_per_user))
-        index, decision = await self.limiter.hit([(key, limit) for _, key, limit in checks])
+        index, decision, prefetch = await self.limiter.hit(
+            [(key, limit) for _, key, limit in checks],
+            user_id=user_id,
+            resource=gate.resource(scope),
+            read_body=scope["method"] == "GET",
+        )
         if decision.allowed:
+            # Read by `deps.get_current_user` and `user_cache.lookup`: one round trip in all.
+            scope[gate.SCOPE_KEY] = prefetch
             return None
         limit_scope, _, limit = checks[index]
         self.metrics.rate_limited.labels(limit_scope).inc()

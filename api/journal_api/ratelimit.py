@@ -4,7 +4,8 @@ The limiter is a sliding log: each request is a member of a sorted set scored by
 Redis server's clock (one clock for all replicas), and a request is admitted while
 fewer than `limit` requests happened in the last `window` seconds. One Lua script checks
 and records every limit that applies (per IP, then per user) atomically, in one round
-trip. Rejected requests get a 429 problem with
+trip; it is `clients/gate.py`'s admission script, which in the same trip prefetches the
+authenticated user's auth state and cache. Rejected requests get a 429 problem with
 `Retry-After` (seconds until the oldest counted request leaves the window).
 
 When Redis is unreachable the API FAILS OPEN to a per-process in-memory limiter with the
@@ -23,27 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from journal_api.clients import cache as cache_module
+from journal_api.clients import gate
 
-# KEYS: one sliding log per limit; ARGV: window (ms), a unique member, then one limit per
-# key. The limits are applied in order, exactly as separate calls would: each admitted
-# one counts the request, and the first full one rejects it. Returns {0, 0} when
-# admitted, else {i, ms}: the 1-based index of the rejecting limit and the milliseconds
-# until it has room.
-_SLIDING_LOGS = """
-local window_ms = tonumber(ARGV[1])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window_ms)
-  if redis.call('ZCARD', key) >= tonumber(ARGV[2 + i]) then
-    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    return {i, math.max(1, tonumber(oldest[2]) + window_ms - now)}
-  end
-  redis.call('ZADD', key, now, ARGV[2])
-  redis.call('PEXPIRE', key, window_ms)
-end
-return {0, 0}
-"""
 # Keys kept by the in-memory fallback before the oldest are forgotten.
 _MAX_LOCAL_KEYS = 10_000
 
@@ -89,27 +71,40 @@ class RateLimiter:
         self._window = window_seconds
         self._local = _LocalLimiter()
 
-    async def hit(self, checks: Sequence[tuple[str, int]]) -> tuple[int, Decision]:
+    async def hit(
+        self,
+        checks: Sequence[tuple[str, int]],
+        *,
+        user_id: uuid.UUID | None = None,
+        resource: str = "",
+        read_body: bool = False,
+    ) -> tuple[int, Decision, gate.Prefetch | None]:
         """Admit one request against every ``(key, limit)`` in ``checks`` at once.
 
         One Redis round trip however many limits apply (the per-IP and per-user limits
-        of an authenticated request).
+        of an authenticated request), which also prefetches ``user_id``'s auth state and
+        cached body of ``resource`` (see `clients/gate.py`).
 
         Returns:
             The index in ``checks`` of the limit that rejected the request (0 when it
-            was admitted), and the decision.
+            was admitted), the decision, and the prefetch (None when rejected, anonymous
+            or while Redis is down).
         """
-        result = await self._cache.run_script(
-            _SLIDING_LOGS,
-            keys=[cache_module.global_key("rl", key) for key, _ in checks],
-            args=[self._window * 1000, uuid.uuid4().hex, *(limit for _, limit in checks)],
+        admission = await gate.admit(
+            self._cache,
+            limits=[(cache_module.global_key("rl", key), limit) for key, limit in checks],
+            window_seconds=self._window,
+            member=uuid.uuid4().hex,
+            user_id=user_id,
+            resource=resource,
+            read_body=read_body,
         )
-        if result is None:
-            return self._local_hit(checks)
-        index, retry_ms = int(result[0]), int(result[1])
-        if index == 0:
-            return 0, Decision(allowed=True)
-        return index - 1, Decision(allowed=False, retry_after=max(1, math.ceil(retry_ms / 1000)))
+        if admission is None:
+            return (*self._local_hit(checks), None)
+        if admission.rejected_by is None:
+            return 0, Decision(allowed=True), admission.prefetch
+        retry_after = max(1, math.ceil(admission.retry_ms / 1000))
+        return admission.rejected_by, Decision(allowed=False, retry_after=retry_after), None
 
     def _local_hit(self, checks: Sequence[tuple[str, int]]) -> tuple[int, Decision]:
         for index, (key, limit) in enumerate(checks):

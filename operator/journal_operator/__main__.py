@@ -1,4 +1,4 @@
-"""``python -m journal_operator``: load settings, register the handlers, run Kopf.
+"""``python -m journal_operator``: load settings, serve metrics, register the handlers, run Kopf.
 
 The operator runs standalone (one replica, ``strategy: Recreate``; Kopf has no leader
 election), watching every namespace or the ``JOURNAL_OPERATOR_NAMESPACES`` list.
@@ -11,6 +11,7 @@ import logging
 
 import kopf
 
+from journal_operator import metrics
 from journal_operator import settings as settings_mod
 
 
@@ -30,6 +31,7 @@ def main() -> None:
     # level) keeps `python -m journal_operator --help`-style imports free of it.
     from journal_operator import handlers  # noqa: F401
 
+    metrics.serve(host=settings.metrics_host, port=settings.metrics_port)
     liveness = (
         f"http://{settings.liveness_host}:{settings.liveness_port}/healthz"
         if settings.liveness_port

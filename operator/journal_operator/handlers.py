@@ -22,7 +22,7 @@ from typing import Any
 
 import kopf
 
-from journal_operator import metrics, naming, reconcile
+from journal_operator import applying, finalizing, metrics, naming, reconcile
 from journal_operator import settings as settings_mod
 from journal_operator import status as status_mod
 from journal_operator.k8s import apply as k8s_apply
@@ -79,20 +79,21 @@ class Doorbells:
 
 @kopf.on.startup()
 async def start_operator(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    """Configure Kopf, open the API client, start serving metrics."""
+    """Configure Kopf and open the API client."""
     ours: settings_mod.OperatorSettings = memo["settings"]
     settings_mod.configure_kopf(ours, settings)
     # Server-side filtering: the operator never even receives other controllers' objects.
     selector = f"{naming.LABEL_MANAGED_BY}={naming.MANAGER}"
     for child in (*CHILD_RESOURCES, SECRETS):
         settings.watching.label_selectors[_selector_key(child)] = selector
+    client = await k8s_client.connect()
     memo["context"] = reconcile.Context(
-        client=await k8s_client.connect(),
+        client=client,
         settings=ours,
+        applier=applying.Applier(client),
         slots=asyncio.Semaphore(ours.reconcile_concurrency),
     )
     memo["doorbells"] = Doorbells()
-    metrics.serve(host=ours.metrics_host, port=ours.metrics_port)
 
 
 @kopf.on.cleanup()
@@ -174,7 +175,9 @@ async def finalize_platform(
     body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
 ) -> None:
     """Honour ``deletionPolicy``: keep (orphan and label) or delete volumes and Secrets."""
-    await reconcile.finalize(_context(memo), owner=body, logger=logger)
+    ctx = _context(memo)
+    await finalizing.finalize(ctx.client, owner=body, logger=logger)
+    ctx.forget(str(body.metadata.namespace), str(body.metadata.name))
 
 
 def _context(memo: kopf.Memo) -> reconcile.Context:

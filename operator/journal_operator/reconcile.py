@@ -17,7 +17,16 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from journal_operator import hashing, metrics, naming, observe, rollout, secrets_gen, spec
+from journal_operator import (
+    applying,
+    finalizing,
+    metrics,
+    naming,
+    observe,
+    rollout,
+    secrets_gen,
+    spec,
+)
 from journal_operator import settings as settings_mod
 from journal_operator import status as status_mod
 from journal_operator.builders import plan
@@ -26,12 +35,8 @@ from journal_operator.k8s import apply as k8s
 from journal_operator.k8s import client as k8s_client
 from journal_operator.manifests import Manifest, ref
 
-APPLIED_HASH = f"{naming.GROUP}/applied-hash"
-RETAINED_LABEL = f"{naming.GROUP}/retained"
 KSERVE_API = "serving.kserve.io/v1beta1"
 KSERVE_RECHECK_SECONDS = 60.0
-# How long a child we applied may be missing from the watch cache before we apply it again.
-RECENT_APPLY_SECONDS = 15.0
 # Kinds removed when the spec no longer asks for them (an Ingress disabled, a model dropped).
 # Never Jobs (a failed migration Job must stay, or it would be re-run in a loop), Secrets or
 # StatefulSets (data).
@@ -67,16 +72,21 @@ class Context:
 
     client: k8s_client.Client
     settings: settings_mod.OperatorSettings
+    applier: applying.Applier
     # (namespace, name, db resourceVersion, jwt resourceVersion) -> values read back.
     generated: dict[tuple[str, ...], secret_builders.GeneratedSecrets] = dataclasses.field(
         default_factory=dict
     )
-    # (namespace, kind, name) -> (applied hash, when): our own writes the watch may not show yet.
-    recent: dict[tuple[str, str, str], tuple[str, float]] = dataclasses.field(default_factory=dict)
     # Bounds the passes in flight (API calls, CPU) however many platforms change at once.
     slots: asyncio.Semaphore = dataclasses.field(default_factory=lambda: asyncio.Semaphore(10))
     kserve_installed: bool | None = None
     kserve_checked_at: float = 0.0
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop every cache entry of a deleted platform."""
+        self.applier.forget(namespace, name)
+        for key in [k for k in self.generated if k[:2] == (namespace, name)]:
+            del self.generated[key]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,7 +308,7 @@ async def _get_secret(ctx: Context, p: spec.Platform, name: str) -> Manifest | N
             patch={
                 "metadata": {
                     "ownerReferences": [naming.owner_reference(p)],
-                    "labels": {RETAINED_LABEL: None},
+                    "labels": {finalizing.RETAINED_LABEL: None},
                 }
             },
         )
@@ -353,8 +363,8 @@ async def apply_children(
             wanted.add((identity.kind, identity.name))
             if identity.kind == "Secret":
                 continue
-            await _apply_if_drifted(
-                ctx, manifest, observed.body(identity.kind, identity.name), logger=logger
+            await ctx.applier.apply_if_drifted(
+                manifest, observed.body(identity.kind, identity.name), logger=logger
             )
     for (kind, name), _body in list(observed.objects.items()):
         if (
@@ -372,23 +382,6 @@ async def apply_children(
             )
 
 
-def _in_flight(
-    ctx: Context, key: tuple[str, str, str], applied_hash: str, actual: Mapping[str, Any] | None
-) -> bool:
-    """Whether we applied exactly this manifest moments ago and the watch has not caught up.
-
-    The cache the pass observes from lags our own writes by one watch event; without this,
-    every pass in that window would apply the same manifest again.
-    """
-    recent = ctx.recent.get(key)
-    if recent is None or recent[0] != applied_hash:
-        return False
-    seen = ((actual or {}).get("metadata") or {}).get("annotations") or {}
-    return seen.get(APPLIED_HASH) != applied_hash and (
-        time.monotonic() - recent[1] < RECENT_APPLY_SECONDS
-    )
-
-
 def _keep_during_rollout(
     p: spec.Platform, kind: str, name: str, decision: rollout.Decision
 ) -> bool:
@@ -399,41 +392,6 @@ def _keep_during_rollout(
         and kind == "Deployment"
         and name in (naming.api_name(p), naming.worker_name(p))
     )
-
-
-async def _apply_if_drifted(
-    ctx: Context,
-    manifest: Manifest,
-    actual: Mapping[str, Any] | None,
-    *,
-    logger: logging.Logger | logging.LoggerAdapter[Any],
-) -> None:
-    applied_hash = hashing.digest(manifest)
-    if not observe.drifted(
-        manifest, actual, applied_hash=applied_hash, hash_annotation=APPLIED_HASH
-    ):
-        return
-    identity = ref(manifest)
-    key = (identity.namespace, identity.kind, identity.name)
-    if _in_flight(ctx, key, applied_hash, actual):
-        return
-    meta = manifest["metadata"]
-    annotated = {
-        **manifest,
-        "metadata": {
-            **meta,
-            "annotations": {**(meta.get("annotations") or {}), APPLIED_HASH: applied_hash},
-        },
-    }
-    logger.debug(
-        "applying %s %s (%s)",
-        identity.kind,
-        identity.name,
-        "missing" if actual is None else "drifted",
-    )
-    await k8s.apply(ctx.client, annotated)
-    ctx.recent[key] = (applied_hash, time.monotonic())
-    metrics.APPLIES.labels(kind=identity.kind).inc()
 
 
 def _now() -> str:
@@ -489,65 +447,3 @@ async def _patch_status(
         patch={"status": desired},
         subresource="status",
     )
-
-
-async def finalize(
-    ctx: Context, *, owner: Mapping[str, Any], logger: logging.Logger | logging.LoggerAdapter[Any]
-) -> None:
-    """Apply ``deletionPolicy`` to the data that garbage collection would otherwise decide.
-
-    Retain: the generated Secrets lose their owner reference (so GC keeps them) and, like the
-    database volumes, get the ``retained`` label; a platform of the same name adopts them.
-    Delete: Secrets and volumes are deleted now. Everything else goes by owner references.
-    """
-    meta = owner.get("metadata") or {}
-    namespace, name = str(meta.get("namespace")), str(meta.get("name"))
-    policy = (owner.get("spec") or {}).get("deletionPolicy", "Retain")
-    current = dict(owner.get("status") or {})
-    deleting = {"phase": str(status_mod.Phase.DELETING), "phaseReason": f"deletionPolicy {policy}"}
-    if status_mod.differs(current, deleting):
-        await k8s.patch_merge(
-            ctx.client,
-            api_version=naming.API_VERSION,
-            kind=naming.KIND,
-            namespace=namespace,
-            name=name,
-            patch={"status": deleting},
-            subresource="status",
-        )
-    selector = f"{naming.LABEL_INSTANCE}={name},{naming.LABEL_MANAGED_BY}={naming.MANAGER}"
-    uid = meta.get("uid")
-    for kind in ("Secret", "PersistentVolumeClaim"):
-        for body in await k8s.list_objects(
-            ctx.client, api_version="v1", kind=kind, namespace=namespace, label_selector=selector
-        ):
-            obj_meta = body["metadata"]
-            refs = obj_meta.get("ownerReferences") or []
-            if kind == "Secret" and refs and not any(r.get("uid") == uid for r in refs):
-                continue  # someone else's now
-            if policy == "Delete":
-                logger.info("deleting %s %s (deletionPolicy Delete)", kind, obj_meta["name"])
-                await k8s.delete(
-                    ctx.client,
-                    api_version="v1",
-                    kind=kind,
-                    namespace=namespace,
-                    name=obj_meta["name"],
-                )
-            else:
-                logger.info("retaining %s %s (deletionPolicy Retain)", kind, obj_meta["name"])
-                kept = [r for r in refs if r.get("uid") != uid]
-                await k8s.patch_merge(
-                    ctx.client,
-                    api_version="v1",
-                    kind=kind,
-                    namespace=namespace,
-                    name=obj_meta["name"],
-                    patch={
-                        "metadata": {
-                            "ownerReferences": kept or None,
-                            "labels": {RETAINED_LABEL: "true"},
-                        }
-                    },
-                )
-    metrics.record_phase((namespace, name), None)

@@ -15,7 +15,7 @@ random value, so one evicted and re-created can never match a stale reader's.
 Redis down: `read` answers a miss without a generation and nothing is filled, so every
 request goes to PostgreSQL. An invalidation Redis never received leaves the old state
 for at most `auth_cache_ttl_seconds`. Called by `deps.get_current_user` and the routes
-that change the state.
+that change the state; `clients/gate.py` reads the same keys in its admission script.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ class Read:
     generation: str | None
 
 
-def _keys(user_id: uuid.UUID) -> list[str]:
+def keys(user_id: uuid.UUID) -> list[str]:
+    """The state and generation keys of ``user_id`` (also read by `clients/gate.py`)."""
     return [cache_module.user_key(user_id, "auth"), cache_module.user_key(user_id, "auth-gen")]
 
 
@@ -83,7 +84,7 @@ def _fresh_generation() -> int:
 async def read(cache: cache_module.Cache, *, user_id: uuid.UUID) -> Read:
     """The cached auth state of ``user_id``, in one round trip."""
     reply = await cache.run_script(
-        _READ_SCRIPT, keys=_keys(user_id), args=[_fresh_generation(), GENERATION_TTL_SECONDS]
+        _READ_SCRIPT, keys=keys(user_id), args=[_fresh_generation(), GENERATION_TTL_SECONDS]
     )
     if not reply:
         return Read(state=None, generation=None)
@@ -95,14 +96,14 @@ async def fill(
     cache: cache_module.Cache, *, user_id: uuid.UUID, generation: str, state: bytes, ttl: int
 ) -> None:
     """Cache ``state`` unless the user's state was invalidated since ``generation``."""
-    await cache.run_script(_FILL_SCRIPT, keys=_keys(user_id), args=[generation, state, ttl])
+    await cache.run_script(_FILL_SCRIPT, keys=keys(user_id), args=[generation, state, ttl])
 
 
 async def invalidate(cache: cache_module.Cache, *, user_id: uuid.UUID) -> None:
     """Forget the cached state of ``user_id``. Call after the change has committed."""
     deleted = await cache.run_script(
         _INVALIDATE_SCRIPT,
-        keys=_keys(user_id),
+        keys=keys(user_id),
         args=[_fresh_generation(), GENERATION_TTL_SECONDS],
     )
     if deleted is None:

@@ -69,10 +69,6 @@ class Filters:
     mood_min: int | None = None
     mood_max: int | None = None
 
-    def cache_key(self) -> str:
-        """A stable text form, part of the list's cache key."""
-        return json.dumps(dataclasses.asdict(self), default=str, sort_keys=True)
-
 
 async def create(session: AsyncSession, *, user_id: uuid.UUID, values: dict[str, Any]) -> Entry:
     """Insert an entry with ``values`` (column → value) for ``user_id``."""

@@ -61,13 +61,8 @@ async def daily_activity(
     result = await session.execute(
         _DAILY_SQL, {"tz": timezone, "user_id": user_id, "since": since, "until": until}
     )
+    # Plain tuples: cheaper than named-row attribute access over a year of days.
     return [
-        Day(
-            day=row.day,
-            entries=int(row.entries),
-            words=int(row.words),
-            mood_average=row.mood_average,
-            mood_entries=int(row.mood_entries),
-        )
-        for row in result
+        Day(day, int(entries), int(words), mood_average, int(mood_entries))
+        for day, entries, words, mood_average, mood_entries in result
     ]

@@ -1,8 +1,8 @@
 """`/api/v1/entries`: write, read and page through one's own journal entries.
 
-Another user's entry is a 404, exactly like a missing one (`OwnedEntry`). The list is
-served read-through from the per-user cache (`services/user_cache.py`); every write
-invalidates it after committing.
+Another user's entry is a 404, exactly like a missing one (`OwnedEntry`). The list and
+single entries are served read-through from the per-user cache
+(`services/user_cache.py`); every write invalidates them after committing.
 """
 
 from __future__ import annotations
@@ -11,14 +11,18 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
 from journal_api import deps, errors
+from journal_api import metrics as metrics_module
+from journal_api.clients import cache as cache_module
+from journal_api.clients import gate
 from journal_api.models import entry as entry_model
 from journal_api.repositories import entries as entries_repo
 from journal_api.schemas import entry as schemas
 from journal_api.schemas import text
+from journal_api.schemas import user as user_schema
 from journal_api.services import entries as entries_service
 from journal_api.services import user_cache
 
@@ -43,6 +47,23 @@ async def owned_entry(
 
 
 OwnedEntry = Annotated[entry_model.Entry, Depends(owned_entry)]
+
+
+async def _cached(
+    request: Request,
+    cache: cache_module.Cache,
+    metrics: metrics_module.Metrics,
+    *,
+    user: user_schema.AuthUser,
+) -> user_cache.Lookup:
+    # Usually answered from the middleware's admission round trip (`clients/gate.py`).
+    return await user_cache.lookup(
+        cache,
+        metrics,
+        user_id=user.id,
+        resource=gate.resource(request.scope),
+        prefetch=deps.prefetched(request, user.id),
+    )
 
 
 def _invalid(field: str, location: str, message: str) -> errors.UnprocessableContent:
@@ -107,8 +128,8 @@ async def create_entry(
 
 @router.get("", response_model=schemas.EntriesPage, responses=errors.responses(401))
 async def list_entries(
+    request: Request,
     user: deps.CurrentUser,
-    session: deps.SessionDep,
     cache: deps.CacheDep,
     metrics: deps.MetricsDep,
     settings: deps.SettingsDep,
@@ -125,31 +146,42 @@ async def list_entries(
         after = entries_repo.Keyset.decode(cursor) if cursor else None
     except ValueError:
         raise _invalid("cursor", "query", "not a cursor issued by this API") from None
-    cached = await user_cache.lookup(
-        cache,
-        metrics,
-        user_id=user.id,
-        kind="entries",
-        params=f"{filters.cache_key()}|{cursor}|{limit}",
-    )
+    cached = await _cached(request, cache, metrics, user=user)
     if cached.body is not None:
         return Response(cached.body, media_type=JSON)
-    rows, next_keyset = await entries_repo.list_page(
-        session, user_id=user.id, filters=filters, after=after, limit=limit
-    )
-    page = schemas.EntriesPage(
-        items=[schemas.EntryPublic.model_validate(row) for row in rows],
-        next_cursor=next_keyset.encode() if next_keyset else None,
-    )
+    async with deps.open_session(request) as session:
+        rows, next_keyset = await entries_repo.list_page(
+            session, user_id=user.id, filters=filters, after=after, limit=limit
+        )
+        page = schemas.EntriesPage(
+            items=[schemas.EntryPublic.model_validate(row) for row in rows],
+            next_cursor=next_keyset.encode() if next_keyset else None,
+        )
     body = page.model_dump_json().encode()
     await user_cache.store(cache, cached, body=body, ttl=settings.cache_ttl_seconds)
     return Response(body, media_type=JSON)
 
 
 @router.get("/{entry_id}", response_model=schemas.EntryPublic, responses=errors.responses(401, 404))
-async def read_entry(entry: OwnedEntry) -> entry_model.Entry:
+async def read_entry(
+    entry_id: uuid.UUID,
+    request: Request,
+    user: deps.CurrentUser,
+    cache: deps.CacheDep,
+    metrics: deps.MetricsDep,
+    settings: deps.SettingsDep,
+) -> Response:
     """One of your entries."""
-    return entry
+    cached = await _cached(request, cache, metrics, user=user)
+    if cached.body is not None:
+        return Response(cached.body, media_type=JSON)
+    async with deps.open_session(request) as session:
+        entry = await entries_repo.get(session, user_id=user.id, entry_id=entry_id)
+        if entry is None:
+            raise errors.NotFound("entry not found")
+        body = schemas.EntryPublic.model_validate(entry).model_dump_json().encode()
+    await user_cache.store(cache, cached, body=body, ttl=settings.cache_ttl_seconds)
+    return Response(body, media_type=JSON)
 
 
 @router.patch(

@@ -10,25 +10,31 @@ A counter that is missing (never written, expired or evicted) is re-created with
 random value rather than restarting at 0 or 1, so a body cached under an earlier life
 of the counter can never be mistaken for a current one.
 
+A body is keyed by the raw path and query string of the request that produced it (the
+body is a function of those, the user's data and the `variant` below), so the request
+middleware can read it in its admission round trip before routing (`clients/gate.py`):
+a cache hit costs one Redis round trip in all. A body that also depends on something
+outside the request (insights: the user's time zone and local date) is stored with that
+`variant` in front and only served when it matches.
+
 Redis down: `lookup` answers "miss, don't store" and `invalidate` is a no-op, so the
-API serves straight from PostgreSQL. Called by the entry, topic and insight routes.
+API serves straight from PostgreSQL. Called by the entry, search, topic and insight
+routes.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import secrets
 import uuid
 
 from journal_api import metrics as metrics_module
 from journal_api.clients import cache as cache_module
-
-GENERATION_TTL_SECONDS = 7 * 24 * 3600
-_RANDOM_GENERATION_BITS = 52
+from journal_api.clients import gate
 
 # KEYS[1] generation counter, KEYS[2] body key prefix; ARGV[1] a fresh random
 # generation, ARGV[2] the counter's TTL. Returns {generation, body-or-nothing}.
+# Only used when the middleware's prefetch is missing (a request it did not admit
+# through Redis); it reads the same keys.
 _LOOKUP_SCRIPT = """
 local generation = redis.call('GET', KEYS[1])
 if not generation then
@@ -56,20 +62,14 @@ class Lookup:
 
     body: bytes | None
     store_key: str | None  # None while Redis is unreachable: compute, but do not store
+    variant: bytes = b""
 
 
-def generation_key(user_id: uuid.UUID) -> str:
-    return cache_module.user_key(user_id, "generation")
-
-
-def _body_prefix(user_id: uuid.UUID, kind: str, params: str) -> str:
-    # Hashed so arbitrary filter values never end up raw in a key.
-    digest = hashlib.sha256(params.encode()).hexdigest()[:32]
-    return cache_module.user_key(user_id, kind, digest, "g")
-
-
-def _fresh_generation() -> int:
-    return secrets.randbits(_RANDOM_GENERATION_BITS)
+def _served(stored: bytes | None, variant: bytes) -> bytes | None:
+    if stored is None:
+        return None
+    head, _, body = stored.partition(b"\n")
+    return body if head == variant else None
 
 
 async def lookup(
@@ -77,46 +77,54 @@ async def lookup(
     metrics: metrics_module.Metrics,
     *,
     user_id: uuid.UUID,
-    kind: str,
-    params: str,
+    resource: str,
+    prefetch: gate.Prefetch | None,
+    variant: str = "",
 ) -> Lookup:
-    """Find the cached body of ``kind`` (e.g. "entries") for ``params`` under the current
-    generation of ``user_id``, in one Redis round trip.
+    """Find the cached body of ``resource`` under the current generation of ``user_id``:
+    from the middleware's ``prefetch`` when there is one, else in one round trip.
 
     Args:
         cache: the shared Redis client.
         metrics: hits and misses are counted here.
         user_id: whose data.
-        kind: what is cached, part of the key.
-        params: everything else the body depends on (filters, page, day, zone).
+        resource: the request's raw path and query string.
+        prefetch: what the admission round trip read for this user, if anything.
+        variant: what else the body depends on (one line, e.g. zone and local day).
     """
-    prefix = _body_prefix(user_id, kind, params)
-    reply = await cache.run_script(
-        _LOOKUP_SCRIPT,
-        keys=[generation_key(user_id), prefix],
-        args=[_fresh_generation(), GENERATION_TTL_SECONDS],
-    )
-    if not reply:
-        return Lookup(body=None, store_key=None)
-    generation = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
-    body = reply[1] if len(reply) > 1 else None
+    wanted = variant.encode()
+    if prefetch is not None and prefetch.user_id == user_id:
+        prefix, generation, stored = prefetch.body_prefix, prefetch.generation, prefetch.body
+    else:
+        prefix = gate.body_prefix(user_id, resource)
+        reply = await cache.run_script(
+            _LOOKUP_SCRIPT,
+            keys=[gate.generation_key(user_id), prefix],
+            args=[gate.fresh_generation(), gate.GENERATION_TTL_SECONDS],
+        )
+        if not reply:
+            return Lookup(body=None, store_key=None)
+        generation = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+        stored = bytes(reply[1]) if len(reply) > 1 and reply[1] is not None else None
+    body = _served(stored, wanted)
     if body is None:
         metrics.cache_misses.inc()
-        return Lookup(body=None, store_key=prefix + generation)
+        return Lookup(body=None, store_key=prefix + generation, variant=wanted)
     metrics.cache_hits.inc()
-    return Lookup(body=bytes(body), store_key=None)
+    return Lookup(body=body, store_key=None)
 
 
 async def store(cache: cache_module.Cache, lookup_result: Lookup, *, body: bytes, ttl: int) -> None:
     """Cache ``body`` where ``lookup_result`` said to (nothing when Redis was down)."""
     if lookup_result.store_key is not None:
-        await cache.run_script(_STORE_SCRIPT, keys=[lookup_result.store_key], args=[body, ttl])
+        stored = lookup_result.variant + b"\n" + body
+        await cache.run_script(_STORE_SCRIPT, keys=[lookup_result.store_key], args=[stored, ttl])
 
 
 async def invalidate(cache: cache_module.Cache, *, user_id: uuid.UUID) -> None:
     """Make every cached list and insight of ``user_id`` stale. Call after commit."""
     await cache.run_script(
         _BUMP_SCRIPT,
-        keys=[generation_key(user_id)],
-        args=[_fresh_generation(), GENERATION_TTL_SECONDS],
+        keys=[gate.generation_key(user_id)],
+        args=[gate.fresh_generation(), gate.GENERATION_TTL_SECONDS],
     )

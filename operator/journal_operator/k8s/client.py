@@ -24,19 +24,25 @@ class Client:
     api: k8s_client.ApiClient
 
 
-async def connect() -> Client:
-    """Open a client: in-cluster when a service account is mounted, else ``$KUBECONFIG``.
+async def connect(kubeconfig: str | None = None) -> Client:
+    """Open a client: in-cluster when a service account is mounted, else a kubeconfig.
+
+    Args:
+        kubeconfig: kubeconfig path; None means ``$KUBECONFIG`` as it is *now* (Kopf reads it
+            the same way, so both talk to the same cluster), then ``~/.kube/config``.
 
     Returns:
         A client that must be passed to ``close()`` when the operator stops.
     """
     configuration = k8s_client.Configuration()
-    # Same order Kopf uses for its own login, so both talk to the same cluster.
+    path = kubeconfig or os.environ.get("KUBECONFIG")
     in_cluster = pathlib.Path(SERVICE_ACCOUNT_TOKEN).exists()  # noqa: ASYNC240 - startup only
-    if in_cluster and "KUBECONFIG" not in os.environ:
+    if in_cluster and path is None:
         k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     else:
-        await k8s_config.load_kube_config(client_configuration=configuration, persist_config=False)
+        await k8s_config.load_kube_config(
+            config_file=path, client_configuration=configuration, persist_config=False
+        )
     return Client(api=k8s_client.ApiClient(configuration=configuration))
 
 
