@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.support.service_fixtures", "tests.support.cluster_fixtures"]
+pytest_plugins = [
+    "tests.support.service_fixtures",
+    "tests.support.cluster_fixtures",
+    "tests.support.operator_fixtures",
+]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -46,6 +46,9 @@ kill_pids() {
 }
 
 if [[ -d "$cluster_dir" ]]; then
+  # kwokctl does not know the simulated KServe controller (up.sh starts it), and deletes the
+  # pid files with the cluster: stop everything by pid file first.
+  kill_pids
   kwokctl=""
   bin_dir="$(bash "$here/build.sh" --print-bin-dir)"
   [[ -x "$bin_dir/kwokctl" ]] && kwokctl="$bin_dir/kwokctl"

@@ -174,6 +174,29 @@ crds_established() {
 poll "CRDs did not become Established" crds_established
 log "installed ${#crd_files[@]} CRD file(s); InferenceService: $kserve_kind"
 
+# The simulated KServe controller (stages-crd/isvc-ready.yaml) is a second kwok process that
+# manages no nodes and only runs the custom-resource stages. It starts after the CRDs are
+# Established because kwok refuses to start while a Stage names a kind the server lacks.
+sim_pid_file="$cluster_dir/pids/kserve-simulator.pid"
+if ! { [[ -f "$sim_pid_file" ]] && kill -0 "$(cat "$sim_pid_file")" 2>/dev/null; }; then
+  stage_cfg=()
+  for f in "$here"/stages-crd/*.yaml; do stage_cfg+=(--config "$f"); done
+  # The cluster's own copy of the kwok binary, so down.sh recognises the process as this cluster's.
+  # kwok needs complete discovery at start; right after a CRD install the server can briefly
+  # fail it, so wait for discovery and retry a start that dies in its first seconds.
+  poll "API discovery never became complete" k api-resources -o name
+  for attempt in 1 2 3 4 5; do
+    nohup "$cluster_dir/bin/kwok-controller" --kubeconfig "$cluster_dir/kubeconfig.yaml" "${stage_cfg[@]}" \
+      --manage-single-node "kserve-simulator-manages-no-node" --server-address "" \
+      >> "$cluster_dir/logs/kserve-simulator.log" 2>&1 7>&- 8>&- &
+    echo $! > "$sim_pid_file"
+    sleep 3
+    kill -0 "$(cat "$sim_pid_file")" 2>/dev/null && break
+    (( attempt < 5 )) || die "the simulated KServe controller keeps exiting (see $cluster_dir/logs/kserve-simulator.log)"
+  done
+  log "simulated KServe controller running (pid $(cat "$sim_pid_file"); stages-crd/)"
+fi
+
 # The default ServiceAccount is created asynchronously by kube-controller-manager; pods are
 # rejected until it exists, so wait for it here (saves every caller a race).
 poll "ServiceAccount default/default never appeared (see kube-controller-manager.log)" \

@@ -369,3 +369,30 @@ def test_inferenceservice_status_is_writable(k8s_cluster: LocalCluster, k8s_name
     obj = k8s_cluster.get("inferenceservice", "st", namespace=ns)
     assert condition_is(obj, "Ready")
     assert obj["status"]["url"] == "http://st.example"
+
+
+def test_simulated_kserve_controller_marks_healthy_inference_services_ready(
+    k8s_cluster: LocalCluster, k8s_namespace: str
+) -> None:
+    def isvc(name: str, image: str) -> dict[str, object]:
+        return {
+            "apiVersion": "serving.kserve.io/v1beta1",
+            "kind": "InferenceService",
+            "metadata": {
+                "name": name,
+                "namespace": k8s_namespace,
+                "annotations": {"serving.kserve.io/deploymentMode": "RawDeployment"},
+            },
+            "spec": {"predictor": {"containers": [{"name": "kserve-container", "image": image}]}},
+        }
+
+    k8s_cluster.apply([isvc("good", "example/model:1"), isvc("bad", "example/model:1-fail")])
+    good = k8s_cluster.wait_for_condition(
+        "inferenceservices.serving.kserve.io", "good", "Ready", namespace=k8s_namespace
+    )
+    assert good["status"]["observedGeneration"] == good["metadata"]["generation"]
+    assert good["status"]["address"]["url"] == (
+        f"http://good-predictor.{k8s_namespace}.svc.cluster.local"
+    )
+    bad = k8s_cluster.get("inferenceservices.serving.kserve.io", "bad", namespace=k8s_namespace)
+    assert not condition_is(bad, "Ready")

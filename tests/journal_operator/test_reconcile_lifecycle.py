@@ -7,8 +7,9 @@ Aspects under test (real control plane, operator subprocess, KWOK running the po
   (everything the operator set is there, unchanged);
 - status reports the running version, the API URL and the scale selector.
 
-The examples run their models as plain Deployments here: this control plane has KServe's
-CRD but no KServe controller, so an InferenceService would never report Ready.
+The minimal example runs unchanged (`inference.mode: auto` picks KServe, whose CRD the control
+plane has; its simulated KServe controller, hack/cluster/stages-crd, reports InferenceServices
+Ready); the full example runs its models as plain Deployments, so both modes are covered.
 """
 
 from __future__ import annotations
@@ -81,11 +82,14 @@ def _assert_all_conditions_true(jp: dict[str, Any]) -> None:
 def test_minimal_example_reaches_ready_with_children_as_built(
     k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
 ) -> None:
-    body = platforms.example("minimal", k8s_namespace, inference={"mode": "deployment"})
+    body = platforms.example("minimal", k8s_namespace)
     k8s_cluster.apply(body)
     jp = platforms.wait_ready(k8s_cluster, k8s_namespace, "demo")
     _assert_all_conditions_true(jp)
     assert jp["status"]["phase"] == "Ready"
+    assert jp["status"]["inferenceMode"] == "kserve"
+    isvcs = k8s_cluster.get("inferenceservices.serving.kserve.io", namespace=k8s_namespace)
+    assert len(isvcs["items"]) == len(jp["status"]["components"]["models"]) == 3
     assert jp["status"]["version"] == {"running": "1.0.0", "desired": "1.0.0", "migrated": "1.0.0"}
     assert jp["status"]["url"] == f"http://demo-api.{k8s_namespace}.svc"
     assert jp["status"]["selector"]
