@@ -93,7 +93,7 @@ def test_single_namespace_operator_is_told_its_namespaces(
     assert parsed.namespaces == watched
     assert parsed.clusterwide is False
     assert parsed.log_level == chart.ci_values(chart.SINGLE_NAMESPACE)["logLevel"]
-    assert parsed.worker_limit == 5
+    assert parsed.reconcile_concurrency == 5
 
 
 def test_cluster_wide_operator_watches_every_namespace(
