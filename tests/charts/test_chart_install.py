@@ -10,7 +10,7 @@ Aspects:
 - `helm uninstall` keeps the CRD (`helm.sh/resource-policy: keep`).
 
 The operator Pod is faked by KWOK (no container runtime); nothing here needs it to run.
-Needs the `k8s_cluster` fixture (tests/support/cluster_fixtures.py); skipped without it.
+Runs on the local control plane (the `k8s_cluster` fixture, tests/support/cluster_fixtures.py).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import pytest
 
 from tests.charts import chart
 from tests.support import helm as helm_support
+from tests.support.cluster import LocalCluster
 
 pytestmark = pytest.mark.cluster
 
@@ -109,21 +110,8 @@ def _can(installed: Installed, check: Check) -> bool:
 
 
 @pytest.fixture(scope="module")
-def kubeconfig(request: pytest.FixtureRequest) -> Path:
-    try:
-        cluster = request.getfixturevalue("k8s_cluster")
-    except pytest.FixtureLookupError:
-        pytest.skip("no k8s_cluster fixture (tests/support/cluster_fixtures.py) is registered")
-    return Path(cluster.kubeconfig)
-
-
-@pytest.fixture(scope="module")
-def module_helm(tmp_path_factory: pytest.TempPathFactory) -> helm_support.Helm:
-    try:
-        binary = helm_support.helm_binary()
-    except helm_support.HelmUnavailableError as exc:
-        pytest.skip(f"no Helm v3 binary: {exc}")
-    return helm_support.Helm(binary, home=tmp_path_factory.mktemp("helm-home"))
+def kubeconfig(k8s_cluster: LocalCluster) -> Path:
+    return Path(k8s_cluster.kubeconfig)
 
 
 @pytest.fixture(scope="module")
@@ -180,17 +168,17 @@ def _install(
 
 @pytest.fixture(scope="module")
 def single_namespace(
-    module_helm: helm_support.Helm, kubeconfig: Path, crd_existed: bool
+    helm: helm_support.Helm, kubeconfig: Path, crd_existed: bool
 ) -> Iterator[Installed]:
-    yield from _install(module_helm, kubeconfig, mode="ns", crds=True, watch=True)
+    yield from _install(helm, kubeconfig, mode="ns", crds=True, watch=True)
 
 
 @pytest.fixture(scope="module")
 def cluster_wide(
-    module_helm: helm_support.Helm, kubeconfig: Path, single_namespace: Installed
+    helm: helm_support.Helm, kubeconfig: Path, single_namespace: Installed
 ) -> Iterator[Installed]:
     # The CRD belongs to the first release; a second one must not try to own it.
-    yield from _install(module_helm, kubeconfig, mode="cw", crds=False, watch=False)
+    yield from _install(helm, kubeconfig, mode="cw", crds=False, watch=False)
 
 
 def test_install_creates_crd_and_rbac_objects(single_namespace: Installed) -> None:
@@ -268,11 +256,11 @@ def test_cluster_wide_operator_works_in_any_namespace_but_no_further(
 
 
 def test_notes_example_is_accepted_by_the_api_server(
-    single_namespace: Installed, module_helm: helm_support.Helm, tmp_path: Path
+    single_namespace: Installed, helm: helm_support.Helm, tmp_path: Path
 ) -> None:
     values = tmp_path / "values.yaml"
     values.write_text(f"watchNamespaces: [{single_namespace.watched}]\n", encoding="utf-8")
-    example = chart.notes_example(chart.render_notes(module_helm, tmp_path, values))
+    example = chart.notes_example(chart.render_notes(helm, tmp_path, values))
     out = _kubectl(single_namespace.kubeconfig, "apply", "--dry-run=server", "-o", "json",
                    "-f", "-", stdin=json.dumps(example))  # fmt: skip
     applied = json.loads(out)
@@ -281,10 +269,8 @@ def test_notes_example_is_accepted_by_the_api_server(
     assert set(applied["spec"]) > set(example["spec"])
 
 
-def test_uninstall_keeps_the_crd(
-    single_namespace: Installed, module_helm: helm_support.Helm
-) -> None:
-    module_helm.run(
+def test_uninstall_keeps_the_crd(single_namespace: Installed, helm: helm_support.Helm) -> None:
+    helm.run(
         "uninstall", single_namespace.release, "--namespace", single_namespace.namespace,
         "--kubeconfig", str(single_namespace.kubeconfig),
     )  # fmt: skip

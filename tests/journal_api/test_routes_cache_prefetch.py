@@ -19,7 +19,12 @@ INSIGHTS = "/api/v1/insights/writing"
 
 
 def count_redis_calls(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every Redis call of the app goes through `Cache._call`: count them."""
+    """Every Redis call of the app goes through `Cache._call`: count them.
+
+    A spy, not a fake: each call still goes to the real Redis server. Redis's own command
+    counters cannot stand in, because they also count the commands a Lua script runs
+    inside one round trip, and round trips are what this measures.
+    """
     cache = app.state.cache
     original = cache._call
     calls = [0]
