@@ -182,9 +182,10 @@ if ! { [[ -f "$sim_pid_file" ]] && kill -0 "$(cat "$sim_pid_file")" 2>/dev/null;
   stage_cfg=()
   for f in "$here"/stages-crd/*.yaml; do stage_cfg+=(--config "$f"); done
   # The cluster's own copy of the kwok binary, so down.sh recognises the process as this cluster's.
-  # kwok needs complete discovery at start; right after a CRD install the server can briefly
-  # fail it, so wait for discovery and retry a start that dies in its first seconds.
-  poll "API discovery never became complete" k api-resources -o name
+  # kwok needs complete discovery at start. Right after a CRD install the server can fail
+  # it for a few seconds more even once the group answers (seen: the first start usually
+  # exits), so wait for the group, then retry a start that dies in its first seconds.
+  poll "the InferenceService API is not served yet" k get --raw /apis/serving.kserve.io/v1beta1
   for attempt in 1 2 3 4 5; do
     nohup "$cluster_dir/bin/kwok-controller" --kubeconfig "$cluster_dir/kubeconfig.yaml" "${stage_cfg[@]}" \
       --manage-single-node "kserve-simulator-manages-no-node" --server-address "" \
