@@ -108,8 +108,9 @@ def decide(
         serving = f"; still serving {running}" if running else ""
         message = (
             f"migrations Job {job.name} for {desired} failed ({job.reason}: "
-            f"{job.message or 'no message'}){serving}. Fix the spec (e.g. "
-            f"images) to retry, or delete the Job."
+            f"{job.message or 'no message'}){serving}. It is not re-run by itself: fix the "
+            f"cause (e.g. spec.images.migrations), then `kubectl delete job {job.name}` to "
+            f"retry, or set a newer spec.version."
         )
         failed = Verdict("False", "MigrationFailed", message)
         return Decision(

@@ -74,6 +74,8 @@ def test_failed_job_keeps_old_version_and_is_not_rerun() -> None:
     assert decision.problem.reason == "MigrationFailed"
     assert "BackoffLimitExceeded" in decision.problem.message
     assert "still serving 1.0.0" in decision.problem.message
+    # The one way to retry the same version must be spelled out for the user.
+    assert f"kubectl delete job {FAILED_JOB.name}" in decision.problem.message
 
 
 def test_migrated_version_needs_no_job_even_when_the_job_is_gone() -> None:
