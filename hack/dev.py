@@ -29,7 +29,9 @@ from tests.support import ports  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
 from tests.support.redis import RedisServer  # noqa: E402
 
-DATA_DIR = ROOT / ".local" / "data"
+# Overridable because, as root, PostgreSQL's unprivileged user must reach it: a checkout under
+# a folder private to root (/root, `mktemp -d`) needs the data elsewhere.
+DATA_DIR = Path(os.environ.get("JOURNAL_DEV_DATA_DIR", ROOT / ".local" / "data"))
 DATABASE = "journal"
 PREFERRED_POSTGRES_PORT = 54329
 PREFERRED_REDIS_PORT = 63799
@@ -106,7 +108,7 @@ def _banner(settings: settings_module.Settings) -> str:
             f"  TOKEN=$({login} | {extract})",
             f"  {create}",
             f'  curl -s {base}/api/v1/users/me -H "Authorization: Bearer $TOKEN"',
-            "Ctrl-C stops everything; data stays in .local/data.",
+            f"Ctrl-C stops everything; data stays in {DATA_DIR}.",
             "",
         ]
     )

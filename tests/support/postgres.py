@@ -117,7 +117,8 @@ class PostgresServer:
                 if parent.stat().st_mode & 0o001 == 0:
                     raise RuntimeError(
                         f"{parent} is not traversable by the unprivileged PostgreSQL user; "
-                        "choose a data directory outside it (PostgreSQL cannot run as root)"
+                        "choose a data directory outside it (PostgreSQL cannot run as root; for "
+                        "`make dev`: JOURNAL_DEV_DATA_DIR=/var/tmp/journal-dev)"
                     )
 
     def initialized(self) -> bool:
