@@ -71,8 +71,21 @@ all_ok() {
   local b
   for b in "${all_bins[@]}"; do version_ok "$b" "$bin_dir/$b" || return 1; done
 }
+# One line per binary: the version it reports. The whole output is captured before
+# the first line is taken: `cmd | head -1` under pipefail lets a SIGPIPE'd cmd (exit 141) fail the
+# build after everything was built. It runs on warm runs too, so the cold path cannot rot unseen.
+summary() {
+  local b out
+  for b in "${all_bins[@]}"; do
+    if [[ "$b" == kubectl ]]; then out="$("$bin_dir/$b" version --client 2>&1)" || true
+    else out="$("$bin_dir/$b" --version 2>&1)" || true; fi
+    log "$(printf '%-24s' "$b") ${out%%$'\n'*}"
+  done
+}
+
 if stamp_ok && all_ok; then
   log "control plane $K8S_VERSION already built in $bin_dir"
+  summary
   echo "$bin_dir"; exit 0
 fi
 
@@ -177,10 +190,7 @@ fi
 
 all_ok || die "some binaries in $bin_dir are not runnable; delete $bin_dir and rerun"
 echo "$fp" > "$bin_dir/.stamp"
-for b in "${all_bins[@]}"; do
-  if [[ "$b" == kubectl ]]; then v="$("$bin_dir/$b" version --client 2>&1 | head -1)"; else v="$("$bin_dir/$b" --version 2>&1 | head -1)"; fi
-  log "$(printf '%-24s' "$b") $v"
-done
+summary
 log "done: $bin_dir"
 echo "$bin_dir"
 exit
