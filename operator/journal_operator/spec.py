@@ -52,6 +52,7 @@ RESERVED_ENV = frozenset(
         "JOURNAL_API_RATE_LIMIT_WINDOW_SECONDS",
         "JOURNAL_API_HOST",
         "JOURNAL_API_PORT",
+        "JOURNAL_API_INFERENCE_URL",
     }
 )
 
@@ -306,11 +307,19 @@ class Cache(_Model):
         return self.managed or ManagedCache()
 
 
+# What a model server computes. `all` serves every task from one process (one artifact,
+# one set of pods) under the model names emotion, sentiment, embedding and analyzer; a
+# single task serves the model of that name and lets the task scale on its own.
+Task = Literal["all", "emotion", "sentiment", "embedding"]
+# The default server, named after the model name that answers every task at once.
+DEFAULT_MODEL = "analyzer"
+
+
 class Model(_Model):
     """One model server."""
 
     name: str = Field(min_length=1, max_length=20, pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-    task: Literal["emotion", "sentiment", "embedding"]
+    task: Task = "all"
     min_replicas: int = Field(default=1, ge=1, le=50)
     max_replicas: int = Field(default=3, ge=1, le=50)
     scale_metric: Literal["cpu", "memory"] = "cpu"
@@ -325,11 +334,7 @@ class Model(_Model):
 
 
 def _default_models() -> tuple[Model, ...]:
-    return (
-        Model(name="emotion", task="emotion"),
-        Model(name="sentiment", task="sentiment"),
-        Model(name="embedding", task="embedding"),
-    )
+    return (Model(name=DEFAULT_MODEL, task="all"),)
 
 
 class Inference(_Model):

@@ -4,12 +4,14 @@
 - names, printer columns, status and scale subresources are what users type against;
 - the examples validate against the schema, strictly (no field the server would prune);
 - the CRD's reserved-env rule and spec.RESERVED_ENV list the same names;
+- model tasks: the enum and defaults (one `analyzer` server for task `all`) match spec.py;
 - the status schema holds what the reconcile writes (conditions shape, kopf preserved).
 """
 
 from __future__ import annotations
 
 import re
+import typing
 
 import jsonschema
 import pytest
@@ -82,6 +84,58 @@ def test_reserved_env_rule_lists_spec_reserved_names() -> None:
     env_item = SCHEMA["properties"]["spec"]["properties"]["api"]["properties"]["env"]["items"]
     rule = env_item["x-kubernetes-validations"][0]["rule"]
     assert set(re.findall(r"'(JOURNAL_API_[A-Z_]+)'", rule)) == spec.RESERVED_ENV
+
+
+MODELS_SCHEMA = SCHEMA["properties"]["spec"]["properties"]["inference"]["properties"]["models"]
+
+
+def test_model_task_enum_and_default_match_spec() -> None:
+    task = MODELS_SCHEMA["items"]["properties"]["task"]
+    assert (
+        task["enum"]
+        == list(typing.get_args(spec.Task))
+        == [
+            "all",
+            "emotion",
+            "sentiment",
+            "embedding",
+        ]
+    )
+    assert task["default"] == spec.Model.model_fields["task"].default == "all"
+    assert "task" not in MODELS_SCHEMA["items"]["required"]
+
+
+def test_default_models_are_one_analyzer_server_for_every_task() -> None:
+    body = openapi.apply_defaults(factories.example("minimal"), SCHEMA)
+    assert body["spec"]["inference"]["models"] == [
+        {
+            "name": "analyzer",
+            "task": "all",
+            "minReplicas": 1,
+            "maxReplicas": 3,
+            "scaleMetric": "cpu",
+            "scaleTarget": 70,
+            "resources": {
+                "requests": {"cpu": "500m", "memory": "1Gi"},
+                "limits": {"memory": "2Gi"},
+            },
+        }
+    ]
+
+
+def test_model_without_task_gets_task_all() -> None:
+    body = factories.example("minimal")
+    body["spec"]["inference"] = {"models": [{"name": "nlp"}]}
+    defaulted = openapi.apply_defaults(body, SCHEMA)
+    assert defaulted["spec"]["inference"]["models"][0]["task"] == "all"
+    jsonschema.validate(defaulted, openapi.strict(SCHEMA))
+
+
+def test_unknown_model_task_fails_schema_validation() -> None:
+    body = factories.example("minimal")
+    body["spec"]["inference"] = {"models": [{"name": "x", "task": "bogus"}]}
+    with pytest.raises(jsonschema.ValidationError, match="'bogus' is not one of"):
+        jsonschema.validate(openapi.apply_defaults(body, SCHEMA), openapi.strict(SCHEMA))
 
 
 def test_status_declares_conditions_as_map_by_type_and_keeps_kopf() -> None:

@@ -51,12 +51,42 @@ def test_minimal_defaults_are_documented_values() -> None:
     assert s.database.managed_or_default.storage == "10Gi"
     assert s.cache.mode == "managed"
     assert s.inference.mode == "auto"
-    assert [m.name for m in s.inference.models] == ["emotion", "sentiment", "embedding"]
     assert s.rollout.max_unavailable == 0
     assert s.rollout.progress_deadline_seconds == 600
     assert s.rollout.migration_timeout_seconds == 600
     assert s.deletion_policy == "Retain"
     assert s.paused is False
+
+
+def test_default_models_are_one_server_for_every_task() -> None:
+    (model,) = factories.platform().spec.inference.models
+    assert (model.name, model.task) == ("analyzer", "all")
+    assert (model.min_replicas, model.max_replicas) == (1, 3)
+
+
+def test_model_task_defaults_to_all() -> None:
+    models = factories.platform({"inference": {"models": [{"name": "nlp"}]}}).spec.inference.models
+    assert [(m.name, m.task) for m in models] == [("nlp", "all")]
+
+
+def test_one_server_per_task_still_parses() -> None:
+    models = spec.parse(factories.example("full")).spec.inference.models
+    assert [(m.name, m.task) for m in models] == [
+        ("emotion", "emotion"),
+        ("sentiment", "sentiment"),
+        ("embedding", "embedding"),
+    ]
+    assert [m.max_replicas for m in models] == [6, 4, 4]
+
+
+def test_unknown_model_task_names_the_field_and_the_choices() -> None:
+    with pytest.raises(spec.InvalidSpec) as raised:
+        factories.platform({"inference": {"models": [{"name": "x", "task": "bogus"}]}})
+    assert raised.value.path == "spec.inference.models[0].task"
+    assert str(raised.value) == (
+        "spec.inference.models[0].task: "
+        "Input should be 'all', 'emotion', 'sentiment' or 'embedding'"
+    )
 
 
 @pytest.mark.parametrize("sample", INVALID_SAMPLES, ids=lambda p: p.stem)
