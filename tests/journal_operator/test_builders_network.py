@@ -1,7 +1,7 @@
 """NetworkPolicies: who may talk to whom.
 
 - the database admits the API, the worker and the migrations Job on 5432, nothing else;
-- the cache and the model servers admit the API and the worker;
+- the cache and the model servers (HTTP and gRPC) admit the API and the worker;
 - the API admits anyone on its port; egress is never restricted;
 - policies exist only for the services the platform runs.
 """
@@ -32,23 +32,24 @@ def _allowed_components(policy: dict[str, Any]) -> set[str] | None:
     return set(expression["values"])
 
 
-def _port(policy: dict[str, Any]) -> int:
-    port: int = policy["spec"]["ingress"][0]["ports"][0]["port"]
-    return port
+def _ports(policy: dict[str, Any]) -> tuple[int, ...]:
+    return tuple(port["port"] for port in policy["spec"]["ingress"][0]["ports"])
 
 
 @pytest.mark.parametrize(
-    ("name", "port", "clients"),
+    ("name", "ports", "clients"),
     [
-        ("demo-database", 5432, {"api", "worker", "migrations"}),
-        ("demo-cache", 6379, {"api", "worker"}),
-        ("demo-model", 8080, {"api", "worker"}),
-        ("demo-api", 8000, None),
+        ("demo-database", (5432,), {"api", "worker", "migrations"}),
+        ("demo-cache", (6379,), {"api", "worker"}),
+        ("demo-model", (8080, 8081), {"api", "worker"}),
+        ("demo-api", (8000,), None),
     ],
 )
-def test_policy_admits_only_clients(name: str, port: int, clients: set[str] | None) -> None:
+def test_policy_admits_only_clients(
+    name: str, ports: tuple[int, ...], clients: set[str] | None
+) -> None:
     policy = _policies()[name]
-    assert _port(policy) == port
+    assert _ports(policy) == ports
     assert _allowed_components(policy) == clients
     assert policy["spec"]["policyTypes"] == ["Ingress"]
 

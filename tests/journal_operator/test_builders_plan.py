@@ -72,12 +72,12 @@ def test_minimal_platform_children() -> None:
     assert kinds == {
         "ConfigMap": 2,  # settings, database init SQL
         "Secret": 2,  # database, jwt
-        "Service": 6,  # postgres, redis, api, 3 models
+        "Service": 4,  # postgres, redis, api, the analyzer model server
         "StatefulSet": 1,
-        "Deployment": 6,  # redis, api, worker, 3 models
+        "Deployment": 4,  # redis, api, worker, the analyzer model server
         "Job": 1,
         "PodDisruptionBudget": 1,
-        "HorizontalPodAutoscaler": 3,  # one per model
+        "HorizontalPodAutoscaler": 1,  # the model server's
         "NetworkPolicy": 4,
     }
 
@@ -122,6 +122,21 @@ def test_inference_services_validate_against_kserve_crd(name: str) -> None:
     assert len(services) == len(factories.platform(SPECS[name]).spec.inference.models)
     for service in services:
         validator.validate(service)
+
+
+def test_default_inference_service_with_grpc_port_validates_against_kserve_crd() -> None:
+    """One server for every task, HTTP and gRPC ports in the predictor container."""
+    if not openapi.KSERVE_CRD_PATH.exists():
+        # KServe's CRD ships only in ../shared (absent on a user's machine); no other copy.
+        pytest.skip(f"KServe's CRD is not at {openapi.KSERVE_CRD_PATH} (../shared absent)")
+    (service,) = [m for m in _all(_children()) if m["kind"] == "InferenceService"]
+    openapi.kserve_validator().validate(service)
+    (container,) = service["spec"]["predictor"]["containers"]
+    assert service["metadata"]["name"] == "demo-analyzer"
+    assert [(p["name"], p["containerPort"]) for p in container["ports"]] == [
+        ("http", 8080),
+        ("grpc", 8081),
+    ]
 
 
 def test_first_install_leaves_api_and_worker_out_until_migrated() -> None:

@@ -5,7 +5,10 @@
 - the worker: `journal_api worker`, replicas from the spec, rolled like the API;
 - model servers: KServe InferenceServices (explicit deployment mode, kserve-container,
   V2 readiness, KServe's autoscaling fields) or Deployment + Service + HPA with the same
-  Service name and container.
+  Service name and container;
+- the model server container: `python -m journal_inference serve` with KServe's port and
+  model-name arguments, the task and bind address in the environment, HTTP 8080 and gRPC
+  8081, readiness on the server's /v2/health/ready; one server per listed model.
 """
 
 from __future__ import annotations
@@ -19,6 +22,15 @@ from tests.journal_operator import factories
 
 IMAGE = "ghcr.io/journal-platform/journal-api:2.0.0"
 MODEL_IMAGE = "ghcr.io/journal-platform/journal-inference:2.0.0"
+PER_TASK_MODELS: dict[str, Any] = {
+    "inference": {
+        "models": [
+            {"name": "emotion", "task": "emotion"},
+            {"name": "sentiment", "task": "sentiment", "maxReplicas": 5},
+            {"name": "embedding", "task": "embedding"},
+        ]
+    }
+}
 
 
 def _job(fields: dict[str, Any] | None = None, version: str = "2.0.0") -> dict[str, Any]:
@@ -27,6 +39,10 @@ def _job(fields: dict[str, Any] | None = None, version: str = "2.0.0") -> dict[s
 
 def _model(p: spec.Platform, name: str) -> spec.Model:
     return next(m for m in p.spec.inference.models if m.name == name)
+
+
+def _container(p: spec.Platform, name: str = "analyzer") -> dict[str, Any]:
+    return inference.model_container(p, _model(p, name), image=MODEL_IMAGE)
 
 
 def test_job_runs_migrations_once_per_version() -> None:
@@ -91,9 +107,9 @@ def test_worker_liveness_probe_targets_the_port_the_worker_serves_health_on() ->
 
 def test_inference_service_sets_deployment_mode_and_autoscaler_explicitly() -> None:
     p = factories.platform()
-    isvc = inference.inference_service(p, _model(p, "emotion"), image=MODEL_IMAGE, version="2.0.0")
+    isvc = inference.inference_service(p, _model(p, "analyzer"), image=MODEL_IMAGE, version="2.0.0")
     assert isvc["apiVersion"] == "serving.kserve.io/v1beta1"
-    assert isvc["metadata"]["name"] == "demo-emotion"
+    assert isvc["metadata"]["name"] == "demo-analyzer"
     assert isvc["metadata"]["annotations"] == {
         "serving.kserve.io/deploymentMode": "RawDeployment",
         "serving.kserve.io/autoscalerClass": "hpa",
@@ -127,24 +143,63 @@ def test_inference_service_uses_kserve_scaling_fields() -> None:
 def test_model_container_is_kserve_container_ready_when_model_loaded() -> None:
     p = factories.platform()
     predictor = inference.inference_service(
-        p, _model(p, "sentiment"), image=MODEL_IMAGE, version="2.0.0"
+        p, _model(p, "analyzer"), image=MODEL_IMAGE, version="2.0.0"
     )["spec"]["predictor"]
     (container,) = predictor["containers"]
     assert container["name"] == "kserve-container"
     assert container["image"] == MODEL_IMAGE
-    assert container["readinessProbe"]["httpGet"] == {
-        "path": "/v2/models/sentiment/ready",
-        "port": 8080,
-    }
-    assert "--model_name=sentiment" in container["args"]
-    assert {"name": "JOURNAL_INFERENCE_TASK", "value": "sentiment"} in container["env"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_model_container_runs_the_inference_server() -> None:
+    container = _container(factories.platform())
+    assert container["command"] == ["python", "-m", "journal_inference", "serve"]
+    assert container["args"] == [
+        "--model_name=analyzer",
+        "--http_port=8080",
+        "--grpc_port=8081",
+    ]
+    assert container["env"] == [
+        {"name": "JOURNAL_INFERENCE_TASK", "value": "all"},
+        {"name": "JOURNAL_INFERENCE_HOST", "value": "0.0.0.0"},  # noqa: S104 - the pod IP
+    ]
+
+
+def test_model_container_exposes_http_and_grpc() -> None:
+    ports = _container(factories.platform())["ports"]
+    # HTTP first: KServe turns the first container port into the Service's port 80.
+    assert ports == [
+        {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "grpc", "containerPort": 8081, "protocol": "TCP"},
+    ]
+
+
+def test_model_container_is_ready_when_the_server_is_warm() -> None:
+    container = _container(factories.platform())
+    assert container["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": 8080}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/v2/health/live", "port": 8080}
+    startup = container["startupProbe"]
+    assert startup["httpGet"] == {"path": "/v2/health/live", "port": 8080}
+    # Loading and warming the artifact on a cold node: minutes, not the default 30 s.
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 300
+
+
+def test_per_task_servers_each_serve_their_task() -> None:
+    p = factories.platform(PER_TASK_MODELS)
+    for task in ("emotion", "sentiment", "embedding"):
+        container = _container(p, task)
+        assert f"--model_name={task}" in container["args"]
+        assert {"name": "JOURNAL_INFERENCE_TASK", "value": task} in container["env"]
+    predictor = inference.inference_service(
+        p, _model(p, "sentiment"), image=MODEL_IMAGE, version="2.0.0"
+    )["spec"]["predictor"]
+    assert predictor["maxReplicas"] == 5
 
 
 def test_model_pods_carry_labels_the_network_policy_selects() -> None:
     p = factories.platform()
     predictor = inference.inference_service(
-        p, _model(p, "emotion"), image=MODEL_IMAGE, version="2.0.0"
+        p, _model(p, "analyzer"), image=MODEL_IMAGE, version="2.0.0"
     )["spec"]["predictor"]
     assert predictor["labels"][naming.LABEL_COMPONENT] == "model"
     assert predictor["labels"][naming.LABEL_INSTANCE] == "demo"
@@ -152,7 +207,7 @@ def test_model_pods_carry_labels_the_network_policy_selects() -> None:
 
 def test_deployment_mode_serves_the_same_container_behind_the_same_service_name() -> None:
     p = factories.platform()
-    model = _model(p, "emotion")
+    model = _model(p, "analyzer")
     isvc = inference.inference_service(p, model, image=MODEL_IMAGE, version="2.0.0")
     deployment = inference.model_deployment(p, model, image=MODEL_IMAGE, version="2.0.0")
     service = inference.model_service(p, model)
@@ -167,12 +222,23 @@ def test_deployment_mode_serves_the_same_container_behind_the_same_service_name(
         service["spec"]["selector"].items()
         <= deployment["spec"]["template"]["metadata"]["labels"].items()
     )
-    assert naming.model_url(p, "emotion") == "http://demo-emotion-predictor.journal-test.svc"
+    assert naming.model_url(p, "analyzer") == "http://demo-analyzer-predictor.journal-test.svc"
+
+
+def test_deployment_mode_service_has_kserves_ports() -> None:
+    """HTTP on 80 and gRPC under its own number, as KServe's RawDeployment Service."""
+    p = factories.platform()
+    service = inference.model_service(p, _model(p, "analyzer"))
+    container_ports = {port["name"] for port in _container(p)["ports"]}
+    ports = {port["name"]: port for port in service["spec"]["ports"]}
+    assert (ports["http"]["port"], ports["http"]["targetPort"]) == (80, "http")
+    assert (ports["grpc"]["port"], ports["grpc"]["targetPort"]) == (8081, "grpc")
+    assert {port["targetPort"] for port in ports.values()} <= container_ports
 
 
 def test_deployment_mode_scales_with_an_hpa_like_kserve() -> None:
     p = factories.platform()
-    model = _model(p, "emotion")
+    model = _model(p, "analyzer")
     deployment = inference.model_deployment(p, model, image=MODEL_IMAGE, version="2.0.0")
     hpa = inference.model_autoscaler(p, model)
     assert "replicas" not in deployment["spec"]

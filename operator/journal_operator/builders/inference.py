@@ -5,8 +5,8 @@
   from a KServe ConfigMap and differs between installs), and KServe's own HPA fields
   (`minReplicas`, `maxReplicas`, `scaleMetric`, `scaleTarget`) size it.
 - `deployment`: the same container as a plain Deployment + Service + HPA, named so that
-  the Service (`<platform>-<model>-predictor`, port 80) is the one KServe would create.
-  The URL therefore does not depend on the mode.
+  the Service (`<platform>-<model>-predictor`, port 80 for HTTP, 8081 for gRPC) is the one
+  KServe would create. The URL therefore does not depend on the mode.
 
 Pure builders called by `plan.desired_children`.
 """
@@ -20,8 +20,14 @@ from journal_operator.builders import api, pods
 from journal_operator.manifests import Manifest
 
 COMPONENT = naming.Component.MODEL
+# KServe's default ports: V2 REST (and the health endpoints) on 8080, V2 gRPC on 8081.
 MODEL_PORT = 8080
+GRPC_PORT = 8081
+# KServe gives the Service the first container port as port 80 and every other port under
+# its own number; the deployment mode does the same.
 SERVICE_PORT = 80
+# The image's program; `serve` starts the KServe model server.
+COMMAND = ("python", "-m", "journal_inference", "serve")
 KSERVE_API_VERSION = "serving.kserve.io/v1beta1"
 # `RawDeployment` is understood by every KServe release; since v0.16 it is an alias of
 # `Standard`. Plain Deployment + Service + HPA: no Knative or Istio needed.
@@ -99,7 +105,7 @@ def model_deployment(p: spec.Platform, model: spec.Model, *, image: str, version
 
 
 def model_service(p: spec.Platform, model: spec.Model) -> Manifest:
-    """Service `<platform>-<model>-predictor`, port 80 to the server's 8080 (as KServe's)."""
+    """Service `<platform>-<model>-predictor`: port 80 to HTTP, 8081 to gRPC (as KServe's)."""
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -109,7 +115,8 @@ def model_service(p: spec.Platform, model: spec.Model) -> Manifest:
         "spec": {
             "selector": naming.selector(p, COMPONENT, model=model.name),
             "ports": [
-                {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
+                {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"},
+                {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP"},
             ],
         },
     }
@@ -142,26 +149,39 @@ def model_autoscaler(p: spec.Platform, model: spec.Model) -> Manifest:
 def model_container(p: spec.Platform, model: spec.Model, *, image: str) -> dict[str, Any]:
     """The model server container, identical in both modes.
 
-    KServe's standard arguments name the model and the port; the task travels in
-    `JOURNAL_INFERENCE_TASK`, an environment variable, so a server that does not read it
-    still starts. Readiness is the model's own V2 endpoint: ready means loaded.
+    KServe's standard arguments name the model and the ports; the task (`all` or one of
+    them) travels in `JOURNAL_INFERENCE_TASK`. A server for task `all` answers to the
+    model names emotion, sentiment, embedding and analyzer, a single-task server to the
+    task's name; `--model_name` names the server itself.
+
+    Readiness is the server's V2 `/v2/health/ready`: the image reports ready only once
+    the artifact is loaded and a warm-up inference ran, so a pod takes traffic warm.
     """
-    v2 = f"/v2/models/{model.name}"
     return {
         "name": KSERVE_CONTAINER,
         "image": image,
         "imagePullPolicy": p.spec.images.pull_policy,
-        "args": [f"--model_name={model.name}", f"--http_port={MODEL_PORT}"],
-        "env": [
-            {"name": "JOURNAL_INFERENCE_MODEL_NAME", "value": model.name},
-            {"name": "JOURNAL_INFERENCE_TASK", "value": model.task},
+        "command": list(COMMAND),
+        "args": [
+            f"--model_name={model.name}",
+            f"--http_port={MODEL_PORT}",
+            f"--grpc_port={GRPC_PORT}",
         ],
-        "ports": [{"name": "http", "containerPort": MODEL_PORT, "protocol": "TCP"}],
+        "env": [
+            {"name": "JOURNAL_INFERENCE_TASK", "value": model.task},
+            # Inside a pod the server must listen on every interface for the Service.
+            {"name": "JOURNAL_INFERENCE_HOST", "value": "0.0.0.0"},  # noqa: S104
+        ],
+        "ports": [
+            # HTTP first: KServe maps the first port to the Service's port 80.
+            {"name": "http", "containerPort": MODEL_PORT, "protocol": "TCP"},
+            {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
+        ],
         "resources": pods.resources(model.resources),
-        # Loading weights can take a while on a cold node: up to five minutes.
+        # Loading the artifact can take a while on a cold node: up to five minutes.
         "startupProbe": _probe("/v2/health/live", period=5, failures=60),
         "livenessProbe": _probe("/v2/health/live", period=10, failures=3),
-        "readinessProbe": _probe(f"{v2}/ready", period=5, failures=2),
+        "readinessProbe": _probe("/v2/health/ready", period=5, failures=2),
         "securityContext": pods.container_security(),
         "volumeMounts": [pods.tmp_volume()[1]],
     }

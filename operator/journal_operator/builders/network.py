@@ -2,8 +2,9 @@
 
 Ingress only (egress stays open: DNS, external databases). Each policy selects one
 component's pods and admits the listed components of the same platform on the listed
-port; the migrations Job is admitted to the database as well. The API itself is open on
-its port, so that a namespace with a default-deny policy still reaches it.
+ports (a model server listens on HTTP and gRPC); the migrations Job is admitted to the
+database as well. The API itself is open on its port, so that a namespace with a
+default-deny policy still reaches it.
 """
 
 from __future__ import annotations
@@ -26,17 +27,24 @@ def network_policies(p: spec.Platform) -> list[Manifest]:
             _policy(
                 p,
                 naming.Component.DATABASE,
-                port=secrets_mod.DATABASE_PORT,
+                ports=(secrets_mod.DATABASE_PORT,),
                 clients=(*CLIENTS, naming.Component.MIGRATIONS),
             )
         )
     if p.spec.cache.mode == "managed":
-        policies.append(_policy(p, naming.Component.CACHE, port=config.CACHE_PORT, clients=CLIENTS))
+        policies.append(
+            _policy(p, naming.Component.CACHE, ports=(config.CACHE_PORT,), clients=CLIENTS)
+        )
     if p.spec.inference.models:
         policies.append(
-            _policy(p, naming.Component.MODEL, port=inference.MODEL_PORT, clients=CLIENTS)
+            _policy(
+                p,
+                naming.Component.MODEL,
+                ports=(inference.MODEL_PORT, inference.GRPC_PORT),
+                clients=CLIENTS,
+            )
         )
-    policies.append(_policy(p, naming.Component.API, port=config.API_PORT, clients=None))
+    policies.append(_policy(p, naming.Component.API, ports=(config.API_PORT,), clients=None))
     return policies
 
 
@@ -44,10 +52,10 @@ def _policy(
     p: spec.Platform,
     component: naming.Component,
     *,
-    port: int,
+    ports: tuple[int, ...],
     clients: tuple[naming.Component, ...] | None,  # None: from anywhere
 ) -> Manifest:
-    rule: dict[str, Any] = {"ports": [{"protocol": "TCP", "port": port}]}
+    rule: dict[str, Any] = {"ports": [{"protocol": "TCP", "port": port} for port in ports]}
     if clients is not None:
         rule["from"] = [
             {
