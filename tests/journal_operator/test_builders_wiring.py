@@ -4,6 +4,7 @@
   and every HPA, Ingress and StatefulSet names an object that exists;
 - every ConfigMap and Secret a pod reads is built here, or is the user's own Secret named
   in the spec;
+- the model server URL the API and the worker get names a model server's Service;
 - every pod is hardened, and every workload's selector matches its own pod template;
 - names are DNS labels of at most 63 characters, and core kinds validate strictly.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from journal_operator import manifests, spec
+from journal_operator import manifests, naming, spec
 from journal_operator.builders import plan
 
 from tests.journal_operator import factories, openapi
@@ -30,12 +31,13 @@ RESOURCES = st.fixed_dictionaries(
     },
 )
 MODEL = st.fixed_dictionaries(
-    {
-        "task": st.sampled_from(["emotion", "sentiment", "embedding"]),
-        "minReplicas": st.integers(1, 3),
-        "maxReplicas": st.integers(3, 6),
+    {"minReplicas": st.integers(1, 3), "maxReplicas": st.integers(3, 6)},
+    optional={
+        # Left out, the task is `all`.
+        "task": st.sampled_from(["all", "emotion", "sentiment", "embedding"]),
+        "scaleMetric": st.sampled_from(["cpu", "memory"]),
+        "resources": RESOURCES,
     },
-    optional={"scaleMetric": st.sampled_from(["cpu", "memory"]), "resources": RESOURCES},
 )
 MODELS = st.dictionaries(st.from_regex(r"\A[a-z][a-z0-9]{0,19}\Z"), MODEL, max_size=4).map(
     lambda named: [{"name": name, **model} for name, model in named.items()]
@@ -139,6 +141,22 @@ def _check_selectors(children: list[manifests.Manifest], mode: str) -> None:
             assert labels.items() >= body["selector"]["matchLabels"].items()
 
 
+def _check_inference_url(p: spec.Platform, children: list[manifests.Manifest], mode: str) -> None:
+    (configmap,) = [
+        c
+        for c in children
+        if c["kind"] == "ConfigMap" and c["metadata"]["name"] == naming.config_name(p)
+    ]
+    url = configmap["data"].get("JOURNAL_API_INFERENCE_URL")
+    if url is None:
+        return
+    host = url.removeprefix("http://").split(".")[0]
+    if mode == "deployment":
+        assert host in _named(children, "Service")
+    else:  # KServe names the Service of InferenceService X "X-predictor".
+        assert host in {f"{name}-predictor" for name in _named(children, "InferenceService")}
+
+
 def _check_hardening(children: list[manifests.Manifest]) -> None:
     for template in _pod_templates(children):
         pod = template["spec"]
@@ -162,6 +180,7 @@ def _check_all(fields: dict[str, Any], mode: plan.InferenceMode) -> None:
     assert len(refs) == len(set(refs))
     _check_references(p, children)
     _check_selectors(children, mode)
+    _check_inference_url(p, children, mode)
     _check_hardening(children)
     for child in children:
         name = child["metadata"]["name"]

@@ -46,7 +46,24 @@ def config_data(p: spec.Platform) -> dict[str, str]:
     if p.spec.cache.mode == "managed":
         host = naming.service_host(p, naming.cache_name(p))
         data["REDIS_URL"] = f"redis://{host}:{CACHE_PORT}/0"
+    url = inference_url(p)
+    if url is not None:
+        data["INFERENCE_URL"] = url
     return {ENV_PREFIX + key: value for key, value in sorted(data.items())}
+
+
+def inference_url(p: spec.Platform) -> str | None:
+    """The V2 REST base URL of the model server the API and the worker call.
+
+    The server for task `all` (it answers to the model name `analyzer`), else the first
+    `embedding` server; None when the platform runs neither. The URL is the Service's port
+    80, which KServe and the deployment mode both give the server's HTTP port.
+    """
+    for task in ("all", "embedding"):
+        for model in p.spec.inference.models:
+            if model.task == task:
+                return naming.model_url(p, model.name)
+    return None
 
 
 def app_env(p: spec.Platform) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
