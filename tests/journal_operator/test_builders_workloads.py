@@ -8,13 +8,16 @@
   Service name and container;
 - the model server container: `python -m journal_inference serve` with KServe's port and
   model-name arguments, the task and bind address in the environment, HTTP 8080 and gRPC
-  8081, readiness on the server's /v2/health/ready; one server per listed model.
+  8081, readiness on the server's /v2/health/ready; one server per listed model; the
+  arguments and environment are ones `journal_inference serve` reads, to the same values.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import pytest
 from journal_operator import naming, spec
 from journal_operator.builders import config, inference, migrations, worker
 
@@ -182,6 +185,26 @@ def test_model_container_is_ready_when_the_server_is_warm() -> None:
     assert startup["httpGet"] == {"path": "/v2/health/live", "port": 8080}
     # Loading and warming the artifact on a cold node: minutes, not the default 30 s.
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 300
+
+
+@pytest.mark.parametrize("task", ["all", "emotion", "sentiment", "embedding"])
+def test_model_container_settings_are_ones_the_server_reads(
+    task: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from journal_inference import serving
+
+    p = factories.platform({"inference": {"models": [{"name": "nlp", "task": task}]}})
+    container = _container(p, "nlp")
+    for name in [n for n in os.environ if n.startswith("JOURNAL_INFERENCE_")]:
+        monkeypatch.delenv(name)
+    for env in container["env"]:
+        monkeypatch.setenv(env["name"], env["value"])
+    settings = serving.parse_settings(container["args"])
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert (settings.http_port, settings.grpc_port) == (ports["http"], ports["grpc"])
+    assert settings.enable_grpc is True
+    assert settings.task == task
+    assert settings.host == "0.0.0.0"  # noqa: S104 - must listen on the pod IP
 
 
 def test_per_task_servers_each_serve_their_task() -> None:
