@@ -86,11 +86,7 @@ def test_server_applies_the_documented_defaults(
     assert stored == expected
     assert stored["database"]["managed"]["storage"] == "10Gi"
     assert stored["rollout"]["maxUnavailable"] == 0
-    assert [m["name"] for m in stored["inference"]["models"]] == [
-        "emotion",
-        "sentiment",
-        "embedding",
-    ]
+    assert [(m["name"], m["task"]) for m in stored["inference"]["models"]] == [("analyzer", "all")]
 
 
 def test_explain_teaches_the_database_fields(crd_installed: LocalCluster) -> None:

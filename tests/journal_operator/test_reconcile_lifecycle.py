@@ -89,7 +89,9 @@ def test_minimal_example_reaches_ready_with_children_as_built(
     assert jp["status"]["phase"] == "Ready"
     assert jp["status"]["inferenceMode"] == "kserve"
     isvcs = k8s_cluster.get("inferenceservices.serving.kserve.io", namespace=k8s_namespace)
-    assert len(isvcs["items"]) == len(jp["status"]["components"]["models"]) == 3
+    # The default: one model server, analyzer, for every task.
+    assert [i["metadata"]["name"] for i in isvcs["items"]] == ["demo-analyzer"]
+    assert [m["name"] for m in jp["status"]["components"]["models"]] == ["analyzer"]
     assert jp["status"]["version"] == {"running": "1.0.0", "desired": "1.0.0", "migrated": "1.0.0"}
     assert jp["status"]["url"] == f"http://demo-api.{k8s_namespace}.svc"
     assert jp["status"]["selector"]
