@@ -28,6 +28,15 @@ install: $(if $(filter $(TOOLS_DIR)/bin/uv,$(UV)),$(TOOLS_DIR)/bin/uv) ## Create
 dev: install ## Run the platform locally: PostgreSQL+pgvector, Redis, migrations, API on :8000
 	$(RUN) python hack/dev.py
 
+.PHONY: train
+train: ## Fine-tune, export and evaluate the models; writes inference/journal_inference/artifacts/<name>-<version>/ with its model card (TRAIN_ARGS=... for options)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONPATH=$(CURDIR)/inference \
+	  "$$(bash hack/train-env.sh)" -m journal_inference train $(TRAIN_ARGS)
+
+.PHONY: serve-models
+serve-models: install ## Run only the model server on :8080 (HTTP) and :8081 (gRPC) with the committed artifact
+	JOURNAL_INFERENCE_HOST=127.0.0.1 $(RUN) python -m journal_inference serve
+
 .PHONY: migrate
 migrate: install ## Apply database migrations to JOURNAL_API_DATABASE_URL
 	$(RUN) python -m journal_api migrate

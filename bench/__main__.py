@@ -11,7 +11,7 @@ import argparse
 import importlib
 import importlib.util
 
-SUITES = ("api", "operator")
+SUITES = ("api", "operator", "inference")
 
 
 def available() -> list[str]:

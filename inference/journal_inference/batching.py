@@ -29,8 +29,14 @@ class _Pending:
 class MicroBatcher:
     """Gathers `submit` calls into forward passes of `run`."""
 
-    def __init__(self, run: Callable[[list[str]], runtime.Analysis], *, enabled: bool,
-                 max_batch: int, max_wait: float) -> None:
+    def __init__(
+        self,
+        run: Callable[[list[str]], runtime.Analysis],
+        *,
+        enabled: bool,
+        max_batch: int,
+        max_wait: float,
+    ) -> None:
         self._run = run
         self.enabled = enabled
         self.max_batch = max_batch

@@ -38,10 +38,12 @@ def texts_from_v1(payload: Any, limits: Limits) -> list[str]:
     instances = payload.get("instances") if isinstance(payload, dict) else None
     if not isinstance(instances, list):
         raise InvalidInput('V1 body must be {"instances": ["text", ...]}')
-    texts = [i.get("text") if isinstance(i, dict) else i for i in instances]
-    for n, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise InvalidInput(f"instances[{n}] must be a string or {{\"text\": string}}")
+    texts: list[str] = []
+    for n, item in enumerate(instances):
+        text = item.get("text") if isinstance(item, dict) else item
+        if not isinstance(text, str):
+            raise InvalidInput(f'instances[{n}] must be a string or {{"text": string}}')
+        texts.append(text)
     return _checked(texts, limits, where="instances")
 
 
@@ -81,7 +83,9 @@ def _checked(texts: list[str], limits: Limits, *, where: str) -> list[str]:
     if not texts:
         raise InvalidInput(f"{where} is empty: send at least one text")
     if len(texts) > limits.max_texts:
-        raise InvalidInput(f"{where} has {len(texts)} texts; at most {limits.max_texts} per request")
+        raise InvalidInput(
+            f"{where} has {len(texts)} texts; at most {limits.max_texts} per request"
+        )
     for n, t in enumerate(texts):
         if not t.strip():
             raise InvalidInput(f"{where}[{n}] is empty")
@@ -92,8 +96,9 @@ def _checked(texts: list[str], limits: Limits, *, where: str) -> list[str]:
     return texts
 
 
-def v2_response(model: str, art: artifact.Artifact, out: runtime.Analysis, request_id: str | None
-                ) -> InferResponse:
+def v2_response(
+    model: str, art: artifact.Artifact, out: runtime.Analysis, request_id: str | None
+) -> InferResponse:
     """The V2 response of one model (see the contract in inference/README.md)."""
     outputs = [*_tensors(model, art, out), _tensor("truncated", out.truncated, "BOOL")]
     parameters: dict[str, Any] = {"max_tokens": art.max_tokens}
@@ -113,15 +118,25 @@ def _tensors(model: str, art: artifact.Artifact, out: runtime.Analysis) -> list[
     tensors: list[InferOutput] = []
     if model in {"emotion", "analyzer"}:
         tensors += [
-            _tensor("ekman", np.array(runtime.top(art.space.ekman, out.ekman), dtype=object), "BYTES"),
-            _tensor("labels", np.array([",".join(r) for r in runtime.labels_above(art, out.emotion)],
-                                       dtype=object), "BYTES"),
+            _tensor(
+                "ekman", np.array(runtime.top(art.space.ekman, out.ekman), dtype=object), "BYTES"
+            ),
+            _tensor(
+                "labels",
+                np.array(
+                    [",".join(r) for r in runtime.labels_above(art, out.emotion)], dtype=object
+                ),
+                "BYTES",
+            ),
             _tensor("scores", out.emotion, "FP32"),
         ]
     if model in {"sentiment", "analyzer"}:
         tensors += [
-            _tensor("label", np.array(runtime.top(art.space.sentiment, out.sentiment), dtype=object),
-                    "BYTES"),
+            _tensor(
+                "label",
+                np.array(runtime.top(art.space.sentiment, out.sentiment), dtype=object),
+                "BYTES",
+            ),
             _tensor("polarity", out.polarity, "FP32"),
         ]
     if model in {"embedding", "analyzer"}:
@@ -144,8 +159,14 @@ def v1_response(model: str, art: artifact.Artifact, out: runtime.Analysis) -> di
     for i in range(len(out)):
         row: dict[str, Any] = {}
         if model in {"emotion", "analyzer"}:
-            row |= {"ekman": ekman[i], "labels": names[i], "scores": {
-                n: round(float(s), 6) for n, s in zip(art.space.emotions, out.emotion[i], strict=True)}}
+            row |= {
+                "ekman": ekman[i],
+                "labels": names[i],
+                "scores": {
+                    n: round(float(s), 6)
+                    for n, s in zip(art.space.emotions, out.emotion[i], strict=True)
+                },
+            }
         if model in {"sentiment", "analyzer"}:
             row |= {"label": sentiment[i], "polarity": round(float(out.polarity[i]), 6)}
         if model in {"embedding", "analyzer"}:

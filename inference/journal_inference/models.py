@@ -28,8 +28,9 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.limits = codecs.Limits(max_texts=settings.max_texts,
-                                    max_text_chars=settings.max_text_chars)
+        self.limits = codecs.Limits(
+            max_texts=settings.max_texts, max_text_chars=settings.max_text_chars
+        )
         self.models: list[TaskModel] = []
         self.artifact: artifact.Artifact | None = None
         self.batcher: batching.MicroBatcher | None = None
@@ -52,14 +53,24 @@ class Engine:
         analyzer.run(WARM_UP_TEXTS)
         self.artifact = art
         self.batcher = batching.MicroBatcher(
-            analyzer.run, enabled=self.settings.batching, max_batch=self.settings.max_batch_size,
-            max_wait=self.settings.max_batch_wait_ms / 1000)
+            analyzer.run,
+            enabled=self.settings.batching,
+            max_batch=self.settings.max_batch_size,
+            max_wait=self.settings.max_batch_wait_ms / 1000,
+        )
         for m in self.models:
             m.ready = True
         telemetry.READY.set(1)
-        log.info("model artifact loaded", extra={
-            "artifact": str(art.root), "version": art.version, "precision": art.precision,
-            "threads": threads, "load_seconds": round(time.monotonic() - started, 3)})
+        log.info(
+            "model artifact loaded",
+            extra={
+                "artifact": str(art.root),
+                "version": art.version,
+                "precision": art.precision,
+                "threads": threads,
+                "load_seconds": round(time.monotonic() - started, 3),
+            },
+        )
 
     async def analyse(self, model: str, texts: list[str]) -> runtime.Analysis:
         if self.batcher is None:
@@ -84,9 +95,12 @@ class TaskModel(kserve.Model):  # type: ignore[misc]
         # Loading is the engine's (shared by all names); see serving.py for when it runs.
         return bool(self.ready)
 
-    async def predict(self, payload: Any, headers: dict[str, str] | None = None,
-                      response_headers: dict[str, str] | None = None
-                      ) -> InferResponse | dict[str, Any]:
+    async def predict(
+        self,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        response_headers: dict[str, str] | None = None,
+    ) -> InferResponse | dict[str, Any]:
         art = self.engine.artifact
         assert art is not None  # kserve answers 503 for a model that is not ready
         if isinstance(payload, InferRequest):

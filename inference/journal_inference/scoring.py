@@ -22,7 +22,8 @@ def f1_per_label(y_true: FloatArray, y_pred: npt.NDArray[np.bool_]) -> npt.NDArr
     fp = (~truth & y_pred).sum(axis=0)
     fn = (truth & ~y_pred).sum(axis=0)
     denom = 2 * tp + fp + fn
-    return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    f1: npt.NDArray[np.float64] = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    return f1
 
 
 def macro_f1(y_true: FloatArray, probs: FloatArray, thresholds: npt.ArrayLike) -> float:
@@ -36,7 +37,9 @@ def tune_thresholds(y_true: FloatArray, probs: FloatArray) -> npt.NDArray[np.flo
     return np.asarray(THRESHOLD_GRID[scores.argmax(axis=0)], dtype=np.float64)
 
 
-def cross_fitted_macro_f1(y_true: FloatArray, probs: FloatArray, folds: npt.NDArray[np.int64]) -> float:
+def cross_fitted_macro_f1(
+    y_true: FloatArray, probs: FloatArray, folds: npt.NDArray[np.int64]
+) -> float:
     """Macro-F1 where each fold is scored with thresholds tuned on the other folds.
 
     Predictions of all folds are pooled before the F1 is computed, so rare labels are scored on

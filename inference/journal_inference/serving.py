@@ -51,11 +51,18 @@ def main(argv: list[str]) -> int:
     engine = models.Engine(settings)
     served = [models.TaskModel(name, engine) for name in engine.model_names()]
     server = _server_class()(settings, engine)
-    log.info("model server starting", extra={
-        "host": settings.host, "http_port": settings.http_port,
-        "grpc_port": settings.grpc_port if settings.enable_grpc else None,
-        "models": [m.name for m in served], "batching": settings.batching,
-        "max_batch_size": settings.max_batch_size, "max_batch_wait_ms": settings.max_batch_wait_ms})
+    log.info(
+        "model server starting",
+        extra={
+            "host": settings.host,
+            "http_port": settings.http_port,
+            "grpc_port": settings.grpc_port if settings.enable_grpc else None,
+            "models": [m.name for m in served],
+            "batching": settings.batching,
+            "max_batch_size": settings.max_batch_size,
+            "max_batch_wait_ms": settings.max_batch_wait_ms,
+        },
+    )
     server.start(served)
     return 0
 
@@ -79,7 +86,8 @@ def _server_class() -> Any:
 
     async def _request_validation_error(_: Any, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+        )
         return JSONResponse(status_code=400, content={"error": f"invalid request body: {problems}"})
 
     class EngineDataPlane(DataPlane):  # type: ignore[misc]
@@ -103,15 +111,20 @@ def _server_class() -> Any:
                 interceptors=(LoggingInterceptor(), ExceptionToStatusInterceptor()),
             )
             grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(
-                InferenceServicer(self._data_plane, self._model_repository_extension), self._server)
+                InferenceServicer(self._data_plane, self._model_repository_extension), self._server
+            )
             self._server.add_insecure_port(f"{self.host}:{self._port}")
             await self._server.start()
             await self._server.wait_for_termination()
 
     class JournalModelServer(kserve.ModelServer):  # type: ignore[misc]
         def __init__(self, settings: Settings, engine: models.Engine) -> None:
-            super().__init__(http_port=settings.http_port, grpc_port=settings.grpc_port,
-                             workers=1, enable_grpc=settings.enable_grpc)
+            super().__init__(
+                http_port=settings.http_port,
+                grpc_port=settings.grpc_port,
+                workers=1,
+                enable_grpc=settings.enable_grpc,
+            )
             self.settings = settings
             self.engine = engine
             self.dataplane = EngineDataPlane(engine, model_registry=self.registered_models)
@@ -120,18 +133,30 @@ def _server_class() -> Any:
             for m in models_:
                 self.register_model(m)
             self._rest_server = RESTServer(
-                FASTAPI_APP_IMPORT_STRING, self.dataplane, self.model_repository_extension,
-                self.http_port, workers=1, grace_period=self.grace_period,
-                event_loop=self.event_loop, timeout_keep_alive=self.timeout_keep_alive)
+                FASTAPI_APP_IMPORT_STRING,
+                self.dataplane,
+                self.model_repository_extension,
+                self.http_port,
+                workers=1,
+                grace_period=self.grace_period,
+                event_loop=self.event_loop,
+                timeout_keep_alive=self.timeout_keep_alive,
+            )
             self._rest_server.config.host = self.settings.host
             # A body FastAPI cannot parse is bad input like any other: 400, not 422.
             kserve.model_server.app.add_exception_handler(
-                RequestValidationError, _request_validation_error)
+                RequestValidationError, _request_validation_error
+            )
             self.servers.append(self._rest_server.start())
             if self.enable_grpc:
                 self._grpc_server = BoundGRPCServer(
-                    self.settings.host, self.grpc_port, self.dataplane,
-                    self.model_repository_extension, kwargs={}, grace_period=self.grace_period)
+                    self.settings.host,
+                    self.grpc_port,
+                    self.dataplane,
+                    self.model_repository_extension,
+                    kwargs={},
+                    grace_period=self.grace_period,
+                )
                 self.servers.append(self._grpc_server.start(self.max_threads))
             self.servers.append(self._load())
             self.setup_event_loop()
@@ -141,7 +166,9 @@ def _server_class() -> Any:
         async def _load(self) -> None:
             # Off the event loop, so liveness keeps answering while the session builds.
             await asyncio.get_running_loop().run_in_executor(None, self.engine.load)
-            log.info("model server ready", extra={
-                "seconds_since_start": round(time.monotonic() - STARTED, 3)})
+            log.info(
+                "model server ready",
+                extra={"seconds_since_start": round(time.monotonic() - STARTED, 3)},
+            )
 
     return JournalModelServer

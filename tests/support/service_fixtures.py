@@ -1,4 +1,4 @@
-"""Session-scoped pytest fixtures that start real PostgreSQL (pgvector) and Redis.
+"""Session-scoped pytest fixtures that start real PostgreSQL (pgvector), Redis and a model server.
 
 Each test session gets its own servers on free ports in a private folder, torn
 down at the end; nothing here is mocked.
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.inference import InferenceServer
 from tests.support.postgres import PostgresServer
 from tests.support.redis import RedisServer
 
@@ -39,6 +40,15 @@ def postgres_server(services_dir: Path) -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def redis_server(services_dir: Path) -> Iterator[RedisServer]:
     server = RedisServer(services_dir / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def inference_server(services_dir: Path) -> Iterator[InferenceServer]:
+    """The model server on the committed artifact, with default settings."""
+    server = InferenceServer(services_dir / "inference" / "server.log")
     server.start()
     yield server
     server.stop()

@@ -53,18 +53,23 @@ def render(card: dict[str, Any]) -> str:
         "",
         "## Precision, embedding and out-of-domain checks",
         "",
-        f"- Served precision: **{card['served_precision']}**. int8 minus fp32 cross-fitted macro-F1: "
+        f"- Served precision: **{card['served_precision']}**. "
+        "int8 minus fp32 cross-fitted macro-F1: "
         + ", ".join(f"{k} {v:+.4f}" for k, v in q["macro_f1_delta"].items())
         + f" (int8 is served when every change is under {q['tolerance']}).",
         f"- int8 vs fp32 embedding cosine: mean {q['embedding_cosine_mean']:.4f}, "
-        f"min {q['embedding_cosine_min']:.4f}; nearest-10 overlap {q['neighbour_recall_at_10']:.3f}.",
-        f"- Served embedding vs the original all-MiniLM-L6-v2: cosine mean {e['cosine_to_original_mean']:.3f}"
-        f" (min {e['cosine_to_original_min']:.3f}); nearest-10 overlap {e['neighbour_recall_at_10_vs_original']:.3f}"
+        f"min {q['embedding_cosine_min']:.4f}; "
+        f"nearest-10 overlap {q['neighbour_recall_at_10']:.3f}.",
+        "- Served embedding vs the original all-MiniLM-L6-v2: cosine mean "
+        f"{e['cosine_to_original_mean']:.3f} (min {e['cosine_to_original_min']:.3f}); "
+        f"nearest-10 overlap {e['neighbour_recall_at_10_vs_original']:.3f}"
         " (the distillation loss keeps the search space close to the original).",
-        f"- ONNX export vs torch (fp32): min embedding cosine {card['export_check']['min_cosine']:.5f}, "
+        "- ONNX export vs torch (fp32): min embedding cosine "
+        f"{card['export_check']['min_cosine']:.5f}, "
         f"max probability difference {card['export_check']['max_probability_diff']:.1e}.",
-        f"- Out-of-domain sentiment (UCI, sign of polarity): accuracy {card['ood']['accuracy']:.3f} "
-        f"(amazon {card['ood']['amazon']:.3f}, imdb {card['ood']['imdb']:.3f}, yelp {card['ood']['yelp']:.3f}).",
+        "- Out-of-domain sentiment (UCI, sign of polarity): accuracy "
+        f"{card['ood']['accuracy']:.3f} (amazon {card['ood']['amazon']:.3f}, "
+        f"imdb {card['ood']['imdb']:.3f}, yelp {card['ood']['yelp']:.3f}).",
         f"- Latency ({card['environment']['threads']} threads, training machine): batch-1 p50 "
         f"{card['latency']['batch1_p50_ms']} ms, p95 {card['latency']['batch1_p95_ms']} ms; "
         f"batch-32 {card['latency']['batch32_texts_per_s']} texts/s.",
@@ -82,7 +87,8 @@ def render(card: dict[str, Any]) -> str:
         "## Training",
         "",
         f"- Encoder: {card['encoder']['model']} from the `{card['encoder']['package']}` package "
-        f"{card['encoder']['package_version']} ({card['encoder']['parameters'] / 1e6:.1f}M parameters), "
+        f"{card['encoder']['package_version']} "
+        f"({card['encoder']['parameters'] / 1e6:.1f}M parameters), "
         "fully fine-tuned.",
         "- Heads: shared 384→384 GELU layer, then linear emotion (28), Ekman (7) and sentiment (4)"
         " heads; multi-task BCE with damped class-balanced positive weights, plus a cosine"
@@ -90,9 +96,11 @@ def render(card: dict[str, Any]) -> str:
         f"- Data: {card['data']['train_rows']} train rows, {card['data']['dev_rows']} dev rows; "
         f"{s['epochs']} epochs, batch {s['batch_size']}, AdamW (encoder lr {s['encoder_lr']}, "
         f"heads {s['head_lr']}), warm-up {s['warmup']}, seed {s['seed']}, best epoch by dev.",
-        "- Epochs: " + "; ".join(
+        "- Epochs: "
+        + "; ".join(
             f"{h['epoch']}: " + ", ".join(f"{t} {h[t]:.3f}" for t in evaluation.TASKS)
-            for h in card["training"]["history"]),
+            for h in card["training"]["history"]
+        ),
         f"- Environment: torch {card['environment']['torch']}, transformers "
         f"{card['environment']['transformers']}, onnxruntime {card['environment']['onnxruntime']}.",
         "",
@@ -100,8 +108,8 @@ def render(card: dict[str, Any]) -> str:
         "",
         f"- {DATA['dataset']}; {DATA['license']}.",
         f"- Cite: {DATA['citation']}",
-        "- Known biases (upstream): Reddit's user base, English only, raters from India; rare labels"
-        " (grief, pride, relief, nervousness) have under 200 training examples.",
+        "- Known biases (upstream): Reddit's user base, English only, raters from India;"
+        " rare labels (grief, pride, relief, nervousness) have under 200 training examples.",
         "- Not a clinical instrument: these scores describe language, never a person's health.",
         "",
         "## Files",

@@ -64,29 +64,55 @@ def parse(argv: list[str]) -> TrainConfig:
     """Parse `train` flags into a TrainConfig."""
     d = TrainConfig(goemotions_dir=Path(), uci_dir=Path(), out_root=Path())
     p = argparse.ArgumentParser(prog="python -m journal_inference train")
-    p.add_argument("--goemotions-dir", type=Path, default=Path(os.environ.get(
-        "JOURNAL_GOEMOTIONS_DIR", SHARED_DATASETS / "goemotions")))
-    p.add_argument("--uci-dir", type=Path, default=Path(os.environ.get(
-        "JOURNAL_UCI_SENTIMENT_DIR", SHARED_DATASETS / "uci-sentiment-labelled-sentences")))
-    p.add_argument("--out-root", type=Path, default=artifact.BUNDLED_ROOT,
-                   help="artifacts are written to OUT_ROOT/NAME-VERSION (default: the package's)")
+    p.add_argument(
+        "--goemotions-dir",
+        type=Path,
+        default=Path(os.environ.get("JOURNAL_GOEMOTIONS_DIR", SHARED_DATASETS / "goemotions")),
+    )
+    p.add_argument(
+        "--uci-dir",
+        type=Path,
+        default=Path(
+            os.environ.get(
+                "JOURNAL_UCI_SENTIMENT_DIR", SHARED_DATASETS / "uci-sentiment-labelled-sentences"
+            )
+        ),
+    )
+    p.add_argument(
+        "--out-root",
+        type=Path,
+        default=artifact.BUNDLED_ROOT,
+        help="artifacts are written to OUT_ROOT/NAME-VERSION (default: the package's)",
+    )
     p.add_argument("--version", default=d.version)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--encoder-lr", type=float, default=d.encoder_lr)
     p.add_argument("--distill-weight", type=float, default=d.distill_weight)
-    p.add_argument("--limit", type=int, default=None, help="use only the first N rows of each split")
+    p.add_argument(
+        "--limit", type=int, default=None, help="use only the first N rows of each split"
+    )
     p.add_argument("--max-steps", type=int, default=None, help="stop after N optimiser steps")
     p.add_argument("--threads", type=int, default=d.threads)
     a = p.parse_args(argv)
     for flag, folder in (("--goemotions-dir", a.goemotions_dir), ("--uci-dir", a.uci_dir)):
         if not folder.is_dir():
-            p.error(f"{flag} {folder} is not a folder: point it at the dataset "
-                    "(it ships in ../shared/datasets/ beside the repository)")
+            p.error(
+                f"{flag} {folder} is not a folder: point it at the dataset "
+                "(it ships in ../shared/datasets/ beside the repository)"
+            )
     return TrainConfig(
-        goemotions_dir=a.goemotions_dir, uci_dir=a.uci_dir, out_root=a.out_root,
-        version=a.version, seed=a.seed, epochs=a.epochs, batch_size=a.batch_size,
-        encoder_lr=a.encoder_lr, distill_weight=a.distill_weight, limit=a.limit,
-        max_steps=a.max_steps, threads=a.threads,
+        goemotions_dir=a.goemotions_dir,
+        uci_dir=a.uci_dir,
+        out_root=a.out_root,
+        version=a.version,
+        seed=a.seed,
+        epochs=a.epochs,
+        batch_size=a.batch_size,
+        encoder_lr=a.encoder_lr,
+        distill_weight=a.distill_weight,
+        limit=a.limit,
+        max_steps=a.max_steps,
+        threads=a.threads,
     )

@@ -20,8 +20,12 @@ BERT_BASE = {"emotion": 0.46, "ekman": 0.64, "sentiment": 0.69}
 FROZEN_BASELINE = {"emotion": 0.38, "ekman": 0.52, "sentiment": 0.59}
 
 
-def task_metrics(out: runtime.Analysis, dev: goemotions.Split, space: labels.LabelSpace,
-                 thresholds: dict[str, np.ndarray]) -> dict[str, dict[str, object]]:
+def task_metrics(
+    out: runtime.Analysis,
+    dev: goemotions.Split,
+    space: labels.LabelSpace,
+    thresholds: dict[str, np.ndarray],
+) -> dict[str, dict[str, object]]:
     """Per task: cross-fitted and served-threshold macro-F1, top-label accuracy, per label."""
     folds = np.array([goemotions.fold_of(i) for i in dev.ids], dtype=np.int64)
     names = {"emotion": space.emotions, "ekman": space.ekman, "sentiment": space.sentiment}
@@ -36,8 +40,9 @@ def task_metrics(out: runtime.Analysis, dev: goemotions.Split, space: labels.Lab
             "top_label_accuracy": round(scoring.top_label_accuracy(y, p), 4),
             "per_label": {
                 name: {"f1": round(float(f), 4), "threshold": float(t), "support": int(s)}
-                for name, f, t, s in zip(names[task], per_label, thresholds[task], y.sum(axis=0),
-                                         strict=True)
+                for name, f, t, s in zip(
+                    names[task], per_label, thresholds[task], y.sum(axis=0), strict=True
+                )
             },
         }
     return result
@@ -53,8 +58,9 @@ def uci_accuracy(analyzer: runtime.Analyzer, texts: list[str], ys: np.ndarray) -
     return {"accuracy": round(float((pred == ys).mean()), 4), **per_source}
 
 
-def neighbour_recall(reference: np.ndarray, candidate: np.ndarray, *, k: int = 10,
-                     queries: int = 500) -> float:
+def neighbour_recall(
+    reference: np.ndarray, candidate: np.ndarray, *, k: int = 10, queries: int = 500
+) -> float:
     """Mean overlap of the k nearest neighbours (exact cosine) under two embeddings."""
     n = min(queries, len(reference))
     overlap = []
@@ -81,5 +87,8 @@ def latency(analyzer: runtime.Analyzer, texts: list[str]) -> dict[str, float]:
         analyzer.run(batch_texts[i : i + 32])
     rate = len(batch_texts) / (time.perf_counter() - s)
     q = statistics.quantiles(single, n=20)
-    return {"batch1_p50_ms": round(statistics.median(single), 2), "batch1_p95_ms": round(q[18], 2),
-            "batch32_texts_per_s": round(rate, 1)}
+    return {
+        "batch1_p50_ms": round(statistics.median(single), 2),
+        "batch1_p95_ms": round(q[18], 2),
+        "batch32_texts_per_s": round(rate, 1),
+    }

@@ -25,8 +25,11 @@ def to_onnx(net: model.MultiTask, path: Path) -> None:
     """Write the served graph (fp32, weights inside the file) with dynamic batch and length."""
     wrapper = model.Exported(net).eval()
     tok = model.load_tokenizer()
-    sample = tok(["an example", "a somewhat longer example sentence for tracing the graph"],
-                 padding=True, return_tensors="pt")
+    sample = tok(
+        ["an example", "a somewhat longer example sentence for tracing the graph"],
+        padding=True,
+        return_tensors="pt",
+    )
     batch = torch.export.Dim("batch", max=1024)
     seq = torch.export.Dim("seq", max=512)
     program = torch.onnx.export(
@@ -47,8 +50,9 @@ def quantize(fp32: Path, int8: Path) -> None:
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
 
 
-def compare_with_torch(net: model.MultiTask, analyzer: runtime.Analyzer, texts: list[str]
-                       ) -> dict[str, float]:
+def compare_with_torch(
+    net: model.MultiTask, analyzer: runtime.Analyzer, texts: list[str]
+) -> dict[str, float]:
     """Embedding cosine and largest probability difference between torch and the ONNX graph.
 
     Raises:
@@ -60,8 +64,12 @@ def compare_with_torch(net: model.MultiTask, analyzer: runtime.Analyzer, texts: 
     cos = (torch_out["embedding"] * onnx_out.embedding).sum(axis=1)
     diff = max(float(np.abs(torch_out[t] - getattr(onnx_out, t)).max()) for t in loop.TASKS)
     result = {"texts": len(texts), "min_cosine": float(cos.min()), "max_probability_diff": diff}
-    log.info("ONNX vs torch on %d texts: min embedding cosine %.5f, max probability diff %.2e",
-             len(texts), result["min_cosine"], diff)
+    log.info(
+        "ONNX vs torch on %d texts: min embedding cosine %.5f, max probability diff %.2e",
+        len(texts),
+        result["min_cosine"],
+        diff,
+    )
     if result["min_cosine"] < MIN_EXPORT_COSINE or diff > 0.01:
         raise RuntimeError(f"the ONNX export disagrees with torch: {result}")
     return result

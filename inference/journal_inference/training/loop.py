@@ -75,15 +75,17 @@ def teacher_embeddings(token_ids: list[list[int]], batch_size: int = 128) -> np.
     out = np.zeros((len(token_ids), encoder.config.hidden_size), dtype=np.float32)
     for rows in in_order(len(token_ids), lengths, batch_size):
         b = collate(token_ids, rows)
-        h = encoder(input_ids=b.ids, attention_mask=b.mask,
-                    token_type_ids=torch.zeros_like(b.ids)).last_hidden_state
+        h = encoder(
+            input_ids=b.ids, attention_mask=b.mask, token_type_ids=torch.zeros_like(b.ids)
+        ).last_hidden_state
         out[rows] = nn.functional.normalize(model.mean_pool(h, b.mask), dim=-1).numpy()
     return out
 
 
 @torch.inference_mode()
-def predict(net: model.MultiTask, token_ids: list[list[int]], batch_size: int = 128
-            ) -> dict[str, np.ndarray]:
+def predict(
+    net: model.MultiTask, token_ids: list[list[int]], batch_size: int = 128
+) -> dict[str, np.ndarray]:
     """Sigmoid probabilities per task and the normalised embedding, rows in input order."""
     net.eval()
     lengths = np.array([len(t) for t in token_ids])
@@ -118,32 +120,53 @@ def dev_scores(probs: dict[str, np.ndarray], dev: goemotions.Split) -> dict[str,
     return out
 
 
-def train(cfg: config.TrainConfig, train_split: goemotions.Split, dev: goemotions.Split,
-          *, n_labels: dict[str, int]) -> tuple[model.MultiTask, list[dict[str, float]]]:
+def train(
+    cfg: config.TrainConfig,
+    train_split: goemotions.Split,
+    dev: goemotions.Split,
+    *,
+    n_labels: dict[str, int],
+) -> tuple[model.MultiTask, list[dict[str, float]]]:
     """Fine-tune encoder and heads; return the best epoch's model (by mean dev macro-F1)."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     tok = model.load_tokenizer()
     train_ids = tokenize(tok, train_split.texts, cfg.train_max_tokens)
     dev_ids = tokenize(tok, dev.texts, cfg.train_max_tokens)
-    log.info("computing distillation targets for %d texts with the original encoder", len(train_ids))
+    log.info(
+        "computing distillation targets for %d texts with the original encoder", len(train_ids)
+    )
     teacher = torch.from_numpy(teacher_embeddings(train_ids))
 
-    net = model.MultiTask(model.load_encoder(), n_emotion=n_labels["emotion"],
-                          n_ekman=n_labels["ekman"], n_sentiment=n_labels["sentiment"],
-                          dropout=cfg.dropout)
+    net = model.MultiTask(
+        model.load_encoder(),
+        n_emotion=n_labels["emotion"],
+        n_ekman=n_labels["ekman"],
+        n_sentiment=n_labels["sentiment"],
+        dropout=cfg.dropout,
+    )
     heads = [p for n, p in net.named_parameters() if not n.startswith("encoder.")]
     optimiser = torch.optim.AdamW(
-        [{"params": net.encoder.parameters(), "lr": cfg.encoder_lr},
-         {"params": heads, "lr": cfg.head_lr}], weight_decay=cfg.weight_decay)
+        [
+            {"params": net.encoder.parameters(), "lr": cfg.encoder_lr},
+            {"params": heads, "lr": cfg.head_lr},
+        ],
+        weight_decay=cfg.weight_decay,
+    )
     lengths = np.array([len(t) for t in train_ids])
     steps_per_epoch = math.ceil(len(train_ids) / cfg.batch_size)
-    total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else min(
-        cfg.max_steps, steps_per_epoch * cfg.epochs)
+    total = (
+        steps_per_epoch * cfg.epochs
+        if cfg.max_steps is None
+        else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
+    )
     warmup = max(1, int(total * cfg.warmup))
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
-    losses = {t: nn.BCEWithLogitsLoss(pos_weight=pos_weight(getattr(train_split, t))) for t in TASKS}
+        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+    )
+    losses = {
+        t: nn.BCEWithLogitsLoss(pos_weight=pos_weight(getattr(train_split, t))) for t in TASKS
+    }
     targets = {t: torch.from_numpy(getattr(train_split, t)) for t in TASKS}
 
     history: list[dict[str, float]] = []
@@ -168,14 +191,27 @@ def train(cfg: config.TrainConfig, train_split: goemotions.Split, dev: goemotion
             if step % cfg.log_every == 0 or step == total:
                 rate = seen / (time.monotonic() - started)
                 eta = (total - step) * cfg.batch_size / rate
-                log.info("epoch %d step %d/%d (%.0f%%) loss %.4f distill-cos %.3f  %.0f texts/s  eta %dm%02ds",
-                         epoch + 1, step, total, 100 * step / total, float(loss),
-                         float(cos.mean()), rate, eta // 60, eta % 60)
+                log.info(
+                    "epoch %d step %d/%d (%.0f%%) loss %.4f distill-cos %.3f  "
+                    "%.0f texts/s  eta %dm%02ds",
+                    epoch + 1,
+                    step,
+                    total,
+                    100 * step / total,
+                    float(loss),
+                    float(cos.mean()),
+                    rate,
+                    eta // 60,
+                    eta % 60,
+                )
         scores = dev_scores(predict(net, dev_ids), dev)
         mean = sum(scores.values()) / len(scores)
         history.append({"epoch": epoch + 1, "steps": step, **scores, "mean": mean})
-        log.info("epoch %d dev macro-F1 (thresholds tuned on dev): %s", epoch + 1,
-                 ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+        log.info(
+            "epoch %d dev macro-F1 (thresholds tuned on dev): %s",
+            epoch + 1,
+            ", ".join(f"{k} {v:.3f}" for k, v in scores.items()),
+        )
         if best is None or mean > best[0]:
             best = (mean, copy.deepcopy(net.state_dict()))
         if step >= total:

@@ -37,8 +37,9 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class MultiTask(nn.Module):
     """Encoder + a shared hidden layer + emotion (28), Ekman (7) and sentiment (4) logits."""
 
-    def __init__(self, encoder: nn.Module, *, n_emotion: int, n_ekman: int, n_sentiment: int,
-                 dropout: float) -> None:
+    def __init__(
+        self, encoder: nn.Module, *, n_emotion: int, n_ekman: int, n_sentiment: int, dropout: float
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         hidden = int(encoder.config.hidden_size)
