@@ -73,7 +73,10 @@ def teacher_embeddings(token_ids: list[list[int]], batch_size: int = 128) -> np.
     encoder = model.load_encoder().eval()
     lengths = np.array([len(t) for t in token_ids])
     out = np.zeros((len(token_ids), encoder.config.hidden_size), dtype=np.float32)
-    for rows in in_order(len(token_ids), lengths, batch_size):
+    batches = list(in_order(len(token_ids), lengths, batch_size))
+    for i, rows in enumerate(batches, start=1):
+        if i % 50 == 0 or i == len(batches):
+            log.info("distillation targets: batch %d/%d", i, len(batches))
         b = collate(token_ids, rows)
         h = encoder(
             input_ids=b.ids, attention_mask=b.mask, token_type_ids=torch.zeros_like(b.ids)
@@ -198,7 +201,7 @@ def train(
                     step,
                     total,
                     100 * step / total,
-                    float(loss),
+                    float(loss.detach()),
                     float(cos.mean()),
                     rate,
                     eta // 60,
