@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from journal_inference import artifact, goemotions, runtime, scoring
 
+from tests import skips
 from tests.journal_inference.conftest import EKMAN, EMOTIONS, SENTIMENT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +77,7 @@ def test_dev_metrics_recomputed_from_the_served_graph_match_the_card(
     served: artifact.Artifact, card: dict[str, Any]
 ) -> None:
     if not (GOEMOTIONS / "dev.tsv").is_file():
-        pytest.skip("GoEmotions dev split absent: ../shared/datasets is not beside the repository")
+        pytest.skip(f"{skips.GOEMOTIONS_ABSENT} {GOEMOTIONS} (../shared/datasets)")
     dev = goemotions.read_split(
         GOEMOTIONS / "dev.tsv", served.space, limit=card["settings"]["limit"]
     )

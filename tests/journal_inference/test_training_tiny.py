@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from journal_inference import artifact
 
+from tests import skips
 from tests.journal_inference.conftest import infer, outputs
 from tests.support.inference import InferenceServer
 
@@ -34,10 +35,7 @@ def train_python() -> Path:
         timeout=1800,
     )
     if result.returncode == 3:
-        pytest.skip(
-            f"no CPU build of torch obtainable for the training environment: "
-            f"{result.stderr.strip().splitlines()[-1]}"
-        )
+        pytest.skip(f"{skips.TORCH_UNAVAILABLE}: {result.stderr.strip().splitlines()[-1]}")
     assert result.returncode == 0, result.stderr
     return Path(result.stdout.strip())
 
@@ -45,9 +43,7 @@ def train_python() -> Path:
 @pytest.fixture(scope="module")
 def tiny_artifact(train_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (DATASETS / "goemotions" / "train.tsv").is_file():
-        pytest.skip(
-            "GoEmotions train split absent: ../shared/datasets is not beside the repository"
-        )
+        pytest.skip(f"{skips.GOEMOTIONS_ABSENT} {DATASETS / 'goemotions'}")
     out_root = tmp_path_factory.mktemp("artifacts")
     env = {
         **os.environ,
