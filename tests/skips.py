@@ -35,9 +35,6 @@ TORCH_UNAVAILABLE = "no CPU build of torch obtainable for the training environme
 # is nothing to train on or to recompute the model card's metrics from.
 # `tests/journal_inference/test_training_tiny.py`, `test_artifact_card.py`
 GOEMOTIONS_ABSENT = "the GoEmotions splits are not at"
-# The same, in the words those tests used before they took GOEMOTIONS_ABSENT; drop them then.
-GOEMOTIONS_TRAIN_ABSENT = "GoEmotions train split absent"
-GOEMOTIONS_DEV_ABSENT = "GoEmotions dev split absent"
 
 ALLOWED: Mapping[str, str] = {
     "HELM_UNAVAILABLE": HELM_UNAVAILABLE,
@@ -46,8 +43,6 @@ ALLOWED: Mapping[str, str] = {
     "CONTROL_PLANE_UNAVAILABLE": CONTROL_PLANE_UNAVAILABLE,
     "TORCH_UNAVAILABLE": TORCH_UNAVAILABLE,
     "GOEMOTIONS_ABSENT": GOEMOTIONS_ABSENT,
-    "GOEMOTIONS_TRAIN_ABSENT": GOEMOTIONS_TRAIN_ABSENT,
-    "GOEMOTIONS_DEV_ABSENT": GOEMOTIONS_DEV_ABSENT,
 }
 """Constant name -> the text an allowed skip reason starts with."""
 
