@@ -25,7 +25,7 @@ install: $(if $(filter $(TOOLS_DIR)/bin/uv,$(UV)),$(TOOLS_DIR)/bin/uv) ## Create
 	$(UV) sync --frozen
 
 .PHONY: dev
-dev: install ## Run the platform locally: PostgreSQL+pgvector, Redis, migrations, API on :8000
+dev: install ## Run the platform locally: PostgreSQL+pgvector, Redis, migrations, model server on :8080, API on :8000
 	$(RUN) python hack/dev.py
 
 .PHONY: train
