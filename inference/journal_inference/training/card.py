@@ -90,7 +90,8 @@ def render(card: dict[str, Any]) -> str:
         f"{card['encoder']['package_version']} "
         f"({card['encoder']['parameters'] / 1e6:.1f}M parameters), "
         "fully fine-tuned.",
-        "- Heads: shared 384→384 GELU layer, then linear emotion (28), Ekman (7) and sentiment (4)"
+        "- Heads: a shared GELU layer over [CLS] and the mean (768→384), then linear emotion (28),"
+        " Ekman (7) and sentiment (4)"
         " heads; multi-task BCE with damped class-balanced positive weights, plus a cosine"
         f" distillation loss (weight {s['distill_weight']}) to the original embedding.",
         f"- Data: {card['data']['train_rows']} train rows, {card['data']['dev_rows']} dev rows; "

@@ -16,6 +16,14 @@ from journal_inference import artifact
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+# Outside the clone, like every other build output: reruns reuse the distillation targets.
+CACHE_DIR = (
+    Path(
+        os.environ.get("JOURNAL_CACHE_DIR")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "journal-platform"
+    )
+    / "train-cache"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +34,7 @@ class TrainConfig:
     version: str = "1.0.0"
     name: str = "journal-analyzer"
     seed: int = 0
-    epochs: int = 3
+    epochs: int = 2
     batch_size: int = 32
     encoder_lr: float = 8e-5
     head_lr: float = 1e-3
@@ -39,7 +47,7 @@ class TrainConfig:
     serve_max_tokens: int = 256
     # Weight of the cosine loss that keeps the fine-tuned mean-pooled vector close to the
     # original all-MiniLM-L6-v2 embedding, so the same pass still serves semantic search.
-    distill_weight: float = 1.0
+    distill_weight: float = 5.0
     limit: int | None = None
     max_steps: int | None = None
     threads: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)

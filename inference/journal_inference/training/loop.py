@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import json
 import logging
 import math
 import time
@@ -85,6 +87,23 @@ def teacher_embeddings(token_ids: list[list[int]], batch_size: int = 128) -> np.
     return out
 
 
+def cached_teacher_embeddings(token_ids: list[list[int]]) -> np.ndarray:
+    """`teacher_embeddings`, cached on disk by the exact token ids (a rerun skips the pass)."""
+    digest = hashlib.sha256(json.dumps(token_ids).encode())
+    digest.update(str(model.encoder_path()).encode())
+    path = config.CACHE_DIR / f"teacher-{digest.hexdigest()[:24]}.npy"
+    if path.is_file():
+        log.info("distillation targets from the cache: %s", path)
+        return np.load(path)
+    log.info(
+        "computing distillation targets for %d texts with the original encoder", len(token_ids)
+    )
+    out = teacher_embeddings(token_ids)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, out)
+    return out
+
+
 @torch.inference_mode()
 def predict(
     net: model.MultiTask, token_ids: list[list[int]], batch_size: int = 128
@@ -136,10 +155,7 @@ def train(
     tok = model.load_tokenizer()
     train_ids = tokenize(tok, train_split.texts, cfg.train_max_tokens)
     dev_ids = tokenize(tok, dev.texts, cfg.train_max_tokens)
-    log.info(
-        "computing distillation targets for %d texts with the original encoder", len(train_ids)
-    )
-    teacher = torch.from_numpy(teacher_embeddings(train_ids))
+    teacher = torch.from_numpy(cached_teacher_embeddings(train_ids))
 
     net = model.MultiTask(
         model.load_encoder(),

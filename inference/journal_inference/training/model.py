@@ -35,7 +35,8 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class MultiTask(nn.Module):
-    """Encoder + a shared hidden layer + emotion (28), Ekman (7) and sentiment (4) logits."""
+    """Encoder + a shared hidden layer over [CLS] and the mean + emotion (28), Ekman (7) and
+    sentiment (4) logits."""
 
     def __init__(
         self, encoder: nn.Module, *, n_emotion: int, n_ekman: int, n_sentiment: int, dropout: float
@@ -44,7 +45,7 @@ class MultiTask(nn.Module):
         self.encoder = encoder
         hidden = int(encoder.config.hidden_size)
         self.shared = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.GELU(), nn.Dropout(dropout)
+            nn.Dropout(dropout), nn.Linear(2 * hidden, hidden), nn.GELU(), nn.Dropout(dropout)
         )
         self.emotion = nn.Linear(hidden, n_emotion)
         self.ekman = nn.Linear(hidden, n_ekman)
@@ -59,7 +60,10 @@ class MultiTask(nn.Module):
             token_type_ids=torch.zeros_like(input_ids),
         ).last_hidden_state
         pooled = mean_pool(hidden, attention_mask)
-        z = self.shared(pooled)
+        # The heads read the [CLS] state beside the mean: [CLS] is free to specialise in
+        # emotion, while the distillation loss keeps the mean (the served embedding) close to
+        # the original sentence embedding.
+        z = self.shared(torch.cat([hidden[:, 0], pooled], dim=-1))
         return pooled, self.emotion(z), self.ekman(z), self.sentiment(z)
 
 
