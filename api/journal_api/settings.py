@@ -86,6 +86,28 @@ class Settings(BaseSettings):
     token_purge_after_days: int = Field(default=7, ge=0)
     token_purge_interval_seconds: int = Field(default=3600, ge=1)
 
+    # The model server (KServe V2 REST), e.g. http://analyzer:8080; set by the operator.
+    # Unset: analysis jobs wait in the queue and semantic search answers 503.
+    inference_url: str | None = None
+    # One HTTP call to the model server, connect to last byte.
+    inference_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Extra tries of a call the server did not answer (refused, timeout, 502/503/504);
+    # try n waits a random time up to base * 2**(n-1) seconds (full jitter).
+    inference_retries: int = Field(default=2, ge=0)
+    inference_retry_base_seconds: float = Field(default=0.2, ge=0)
+    # Failed calls in a row that open the circuit breaker; while open nothing is sent.
+    inference_breaker_failures: int = Field(default=3, ge=1)
+    # How long the breaker stays open before one probe; doubles per failed probe.
+    inference_breaker_reset_seconds: float = Field(default=5.0, gt=0)
+    inference_breaker_max_reset_seconds: float = Field(default=60.0, gt=0)
+    # Texts are clipped to this many characters before analysis: the encoder reads
+    # 256 tokens anyway, and the server refuses texts over its own limit (20000).
+    analysis_max_text_chars: int = Field(default=4000, ge=1)
+    # Texts per analyzer request (the server refuses more than its limit, 64).
+    analysis_batch_texts: int = Field(default=32, ge=1)
+    # HNSW candidate list per semantic query (pgvector `hnsw.ef_search`); at least `limit`.
+    search_ef_search: int = Field(default=100, ge=1, le=1000)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -99,6 +121,14 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
         return value
+
+    @field_validator("inference_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        # Paths are appended as "/v2/models/...": "http://host:8080/" must not double it.
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("JOURNAL_API_INFERENCE_URL must be an http:// or https:// URL")
+        return value.rstrip("/") if value is not None else None
 
     @model_validator(mode="after")
     def _refuse_placeholder_keys(self) -> Self:
