@@ -6,7 +6,7 @@ GIN index. `search_terms` holds every distinct word a user has written (unstemme
 lower-case) under a trigram index, so a typo in a search query can be corrected to a
 word the user actually used (the approach the pg_trgm documentation recommends; a
 trigram scan over whole entry bodies does not scale to 100k entries).
-`embedding`/`embedding_model` are filled by the inference work later.
+Each entry has one `entry_analyses` row (`models/analysis.py`), loaded with it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     CheckConstraint,
     Computed,
@@ -27,11 +26,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from journal_api.models import analysis as analysis_model
 from journal_api.models import base
 
-EMBEDDING_DIMENSIONS = 384
 SEARCH_VECTOR_SQL = (
     "setweight(to_tsvector(language, coalesce(title, '')), 'A') || "
     "setweight(to_tsvector(language, content), 'B')"
@@ -60,12 +59,13 @@ class Entry(base.Base):
     search_vector: Mapped[str] = mapped_column(
         TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True), deferred=True
     )
-    embedding: Mapped[list[float] | None] = mapped_column(
-        Vector(EMBEDDING_DIMENSIONS), deferred=True
-    )
-    embedding_model: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = base.created_at_column()
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # Joined: every read of an entry shows its analysis (one LEFT JOIN on a primary key).
+    # The database deletes it with the entry (ON DELETE CASCADE), hence passive_deletes.
+    analysis: Mapped[analysis_model.EntryAnalysis | None] = relationship(
+        lazy="joined", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     __table_args__ = (
         CheckConstraint("mood BETWEEN -2 AND 2", name="mood_range"),

@@ -26,8 +26,16 @@ class Kind:
 
     # An entry was edited or deleted: drop the user's search words no entry uses now.
     REFRESH_SEARCH_TERMS = "search_terms.refresh"
+    # An entry was written or its text edited: analyse it with the model server
+    # (`services/analysis.py`; payload {"entry_id"}, one live job per entry).
+    ANALYZE_ENTRY = "entry.analyze"
     # Periodic, scheduled by the worker itself: delete long-dead refresh tokens.
     PURGE_EXPIRED_TOKENS = "tokens.purge_expired"
+
+
+def analyze_entry_key(entry_id: uuid.UUID) -> str:
+    """The dedupe key of an entry's analysis job: at most one live job per entry."""
+    return f"{Kind.ANALYZE_ENTRY}:{entry_id}"
 
 
 class Status:
@@ -48,7 +56,7 @@ class Job(base.Base):
         ),
         # Leases of crashed workers run out and their jobs are claimed again.
         Index("ix_jobs_lease", "locked_until", postgresql_where=text("status = 'running'")),
-        # At most one live job per dedupe key (the periodic jobs the worker schedules).
+        # At most one live job per dedupe key (periodic jobs, one analysis per entry).
         Index(
             "uq_jobs_dedupe_key",
             "dedupe_key",

@@ -18,12 +18,14 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from journal_api.models import analysis as analysis_model
 from journal_api.models import entry as entry_model
 
 Entry = entry_model.Entry
+EntryAnalysis = analysis_model.EntryAnalysis
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +70,9 @@ class Filters:
     favorite: bool | None = None
     mood_min: int | None = None
     mood_max: int | None = None
+    # Analysed entries only: a GoEmotions label above its threshold, or the Ekman group.
+    emotion: str | None = None
+    sentiment: str | None = None
 
 
 async def create(session: AsyncSession, *, user_id: uuid.UUID, values: dict[str, Any]) -> Entry:
@@ -147,6 +152,25 @@ def _filtered(query: Select[Entry], filters: Filters) -> Select[Entry]:
         query = query.where(Entry.mood >= filters.mood_min)
     if filters.mood_max is not None:
         query = query.where(Entry.mood <= filters.mood_max)
+    if filters.emotion is not None or filters.sentiment is not None:
+        # Correlated: a primary-key probe per listed entry, never a scan of all analyses.
+        query = query.where(_analysed_matching(filters).exists())
+    return query
+
+
+def _analysed_matching(filters: Filters) -> Select[tuple[int]]:
+    query = select(1).where(
+        EntryAnalysis.entry_id == Entry.id, EntryAnalysis.status == analysis_model.Status.DONE
+    )
+    if filters.emotion is not None:
+        query = query.where(
+            or_(
+                EntryAnalysis.emotion_labels.contains([filters.emotion]),
+                EntryAnalysis.ekman == filters.emotion,
+            )
+        )
+    if filters.sentiment is not None:
+        query = query.where(EntryAnalysis.sentiment == filters.sentiment)
     return query
 
 
