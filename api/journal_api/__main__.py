@@ -1,5 +1,6 @@
-"""`python -m journal_api [serve|migrate|worker]`: run the API (default), apply migrations,
-or run the background worker that drains the jobs outbox (`working.py`).
+"""`python -m journal_api [serve|migrate|worker|reanalyze]`: run the API (default), apply
+migrations, run the background worker that drains the jobs outbox (`working.py`), or
+queue the re-analysis of entries analysed by another model version (`reanalyzing.py`).
 
 Settings come from `JOURNAL_API_*` environment variables (see `settings.py`).
 """
@@ -13,7 +14,7 @@ import pydantic
 import uvicorn
 from fastapi import FastAPI
 
-from journal_api import logs, migrating, working
+from journal_api import logs, migrating, reanalyzing, working
 from journal_api import main as application
 from journal_api import settings as settings_module
 
@@ -27,6 +28,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="overrides JOURNAL_API_WORKERS")
     sub.add_parser("migrate", help="apply database migrations up to head, then exit")
     sub.add_parser("worker", help="run background jobs until SIGTERM (see working.py)")
+    reanalyze = sub.add_parser(
+        "reanalyze", help="queue analyses made by another model version (see reanalyzing.py)"
+    )
+    reanalyze.add_argument(
+        "--model-version",
+        help="the version to keep (default: the one the model server reports now)",
+    )
+    reanalyze.add_argument(
+        "--batch-size",
+        type=int,
+        default=reanalyzing.DEFAULT_BATCH,
+        help="analyses checked per transaction (default %(default)s)",
+    )
     return parser
 
 
@@ -76,6 +90,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "worker":
         asyncio.run(working.serve(settings))
+        return
+    if args.command == "reanalyze":
+        if args.batch_size < 1:
+            raise SystemExit("journal_api: --batch-size must be at least 1")
+        asyncio.run(
+            reanalyzing.run(settings, model_version=args.model_version, batch=args.batch_size)
+        )
         return
     serve(settings, workers=settings.workers)
 

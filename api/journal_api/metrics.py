@@ -82,6 +82,11 @@ class WorkerMetrics:
         self.queue = Gauge(
             "journal_worker_queue_jobs", "Jobs in the outbox by status.", ["status"], registry=r
         )
+        self.breaker_open = Gauge(
+            "journal_worker_inference_breaker_open",
+            "1 while the model server's circuit breaker keeps analysis jobs queued.",
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

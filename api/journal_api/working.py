@@ -6,6 +6,11 @@ workers can run side by side), and (3) runs each job's handler (`services/jobs.p
 its own transaction, committing its effects with the job's removal. A failure queues the
 job again after an exponential back-off, or marks it `dead` after the last attempt.
 
+`entry.analyze` jobs are not run one by one: the batch's analysis jobs go to
+`services/analysis.Analyzer` together, so their texts share one model-server request.
+While the model server is unavailable (its circuit breaker is open) or not configured,
+the claim leaves analysis jobs in the queue, so they wait without spending attempts.
+
 Why it keeps going: a database error (PostgreSQL restarting, the network gone) ends the
 turn, is logged, and the loop retries with a capped back-off; the pooled engine
 pre-pings, so once PostgreSQL answers again the worker simply carries on. SIGTERM or
@@ -31,7 +36,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from journal_api import db, liveness
 from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
+from journal_api.clients import cache as cache_module
+from journal_api.clients import inference
+from journal_api.models import job as job_model
 from journal_api.repositories import jobs as jobs_repo
+from journal_api.services import analysis as analysis_service
 from journal_api.services import jobs as jobs_service
 
 logger = logging.getLogger(__name__)
@@ -47,12 +56,6 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def retry_delay(settings: settings_module.Settings, attempts: int) -> dt.timedelta:
-    """Back-off before the next attempt, after ``attempts`` failed ones."""
-    seconds = settings.worker_retry_base_seconds * 2 ** min(max(0, attempts - 1), 32)
-    return dt.timedelta(seconds=min(seconds, settings.worker_retry_max_seconds))
-
-
 class Worker:
     """Claims and runs jobs until `stop()`.
 
@@ -62,6 +65,7 @@ class Worker:
         metrics: where runs and queue depth are recorded.
         handlers: kind -> handler; `services/jobs.HANDLERS` unless a test swaps some in.
         name: the `locked_by` of this worker's claims.
+        analyzer: runs `entry.analyze` jobs; None leaves them queued (no model server).
     """
 
     def __init__(
@@ -72,8 +76,10 @@ class Worker:
         metrics: metrics_module.WorkerMetrics,
         handlers: dict[str, jobs_service.Handler] | None = None,
         name: str | None = None,
+        analyzer: analysis_service.Analyzer | None = None,
     ) -> None:
         self.settings = settings
+        self.analyzer = analyzer
         self.name = name or worker_name()
         self.metrics = metrics
         self._sessionmaker = sessionmaker
@@ -134,12 +140,36 @@ class Worker:
                 worker=self.name,
                 batch=self.settings.worker_batch_size,
                 lease=dt.timedelta(seconds=self.settings.worker_lease_seconds),
+                skip_kinds=self._waiting_kinds(),
             )
             await session.commit()
+        analyses = [job for job in jobs if job.kind == job_model.Kind.ANALYZE_ENTRY]
         for job in jobs:
+            if job.kind != job_model.Kind.ANALYZE_ENTRY:
+                self.last_beat = time.monotonic()
+                await self._process(job)
+        if analyses:
             self.last_beat = time.monotonic()
-            await self._process(job)
+            await self._process_analyses(analyses)
         return len(jobs)
+
+    def _waiting_kinds(self) -> list[str]:
+        """Kinds to leave in the queue this turn: their model server is away or unset."""
+        accepting = self.analyzer is not None and self.analyzer.accepting()
+        self.metrics.breaker_open.set(0 if accepting or self.analyzer is None else 1)
+        return [] if accepting else [job_model.Kind.ANALYZE_ENTRY]
+
+    async def _process_analyses(self, jobs: list[jobs_repo.ClaimedJob]) -> None:
+        assert self.analyzer is not None  # claimed only when there is one
+        started = time.perf_counter()
+        results = await self.analyzer.run(jobs, worker=self.name)
+        elapsed = (time.perf_counter() - started) / len(jobs)
+        for job in jobs:
+            result = results.get(job.id, "error")
+            self.metrics.jobs.labels(job.kind, result).inc()
+            self.metrics.job_duration.labels(job.kind).observe(elapsed)
+        counts = {result: list(results.values()).count(result) for result in set(results.values())}
+        logger.info("analysis batch finished", extra={"jobs": len(jobs), "results": counts})
 
     async def _sleep(self, seconds: float) -> None:
         # Wakes at once on stop(), so SIGTERM never waits out a poll interval.
@@ -200,7 +230,7 @@ class Worker:
                     worker=self.name,
                     error=error,
                     max_attempts=job.attempts if permanent else self.settings.worker_max_attempts,
-                    delay=retry_delay(self.settings, job.attempts),
+                    delay=jobs_service.retry_delay(self.settings, job.attempts),
                 )
                 await session.commit()
         except DATABASE_ERRORS:
@@ -220,8 +250,24 @@ def _utcnow() -> dt.datetime:
 async def serve(settings: settings_module.Settings) -> None:
     """Run a worker process until SIGTERM/SIGINT: engine, liveness listener, loop."""
     engine = db.make_engine(settings)
+    sessionmaker = db.make_sessionmaker(engine)
     metrics = metrics_module.WorkerMetrics()
-    worker = Worker(settings, sessionmaker=db.make_sessionmaker(engine), metrics=metrics)
+    # Only to invalidate cached reads after an analysis lands; its counters go unserved.
+    cache = cache_module.Cache(
+        settings.redis_url,
+        metrics=metrics_module.Metrics(),
+        timeout=settings.cache_timeout_seconds,
+        retry_seconds=settings.cache_retry_seconds,
+    )
+    client = inference.InferenceClient.from_settings(settings)
+    analyzer = None
+    if client is not None:
+        analyzer = analysis_service.Analyzer(
+            settings, client=client, sessionmaker=sessionmaker, cache=cache
+        )
+    else:
+        logger.warning("JOURNAL_API_INFERENCE_URL is not set: analysis jobs stay queued")
+    worker = Worker(settings, sessionmaker=sessionmaker, metrics=metrics, analyzer=analyzer)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stop)
@@ -240,4 +286,7 @@ async def serve(settings: settings_module.Settings) -> None:
         if server is not None:
             server.close()
             await server.wait_closed()
+        if client is not None:
+            await client.aclose()
+        await cache.close()
         await engine.dispose()

@@ -5,8 +5,10 @@ default `entry_date` (today in the user's time zone), (3) stores the entry and i
 for typo-tolerant search in one transaction, and (4) only after the commit bumps the
 user's cache generation, so the next read of any list or insight is fresh. An edit or a
 delete can leave words no entry uses any more; it queues a `search_terms.refresh` job in
-the same transaction, and the worker prunes them (`services/jobs.py`). Called by
-`routes/entries.py`.
+the same transaction, and the worker prunes them (`services/jobs.py`). A new entry, and
+an edit of its title or content, also marks its analysis pending and queues one
+`entry.analyze` job per entry in the same transaction (`services/analysis.py` runs it);
+nothing here waits for the model server. Called by `routes/entries.py`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from journal_api.clients import cache as cache_module
 from journal_api.models import entry as entry_model
 from journal_api.models import job as job_model
+from journal_api.repositories import analyses as analyses_repo
 from journal_api.repositories import entries as entries_repo
 from journal_api.repositories import jobs as jobs_repo
 from journal_api.repositories import search as search_repo
@@ -46,6 +49,17 @@ async def _check_topic(
         and await topics_repo.get(session, user_id=user_id, topic_id=topic_id) is None
     ):
         raise UnknownTopicError
+
+
+async def _queue_analysis(session: AsyncSession, *, entry: entry_model.Entry) -> None:
+    # The dedupe key keeps one live job per entry: it reads the latest text when it runs.
+    await jobs_repo.enqueue(
+        session,
+        kind=job_model.Kind.ANALYZE_ENTRY,
+        user_id=entry.user_id,
+        payload={"entry_id": str(entry.id)},
+        dedupe_key=job_model.analyze_entry_key(entry.id),
+    )
 
 
 async def _commit(session: AsyncSession) -> None:
@@ -76,9 +90,11 @@ async def create(
     values["entry_date"] = body.entry_date or local_today(user, now)
     values["word_count"] = entry_schema.count_words(body.content)
     entry = await entries_repo.create(session, user_id=user.id, values=values)
+    analyses_repo.request(entry)
     await search_repo.remember_words(
         session, user_id=user.id, body=f"{body.title or ''} {body.content}"
     )
+    await _queue_analysis(session, entry=entry)
     await _commit(session)
     await user_cache.invalidate(cache, user_id=user.id)
     return entry
@@ -108,6 +124,11 @@ async def update(
             session, user_id=user.id, body=f"{entry.title or ''} {entry.content}"
         )
         await jobs_repo.enqueue(session, kind=job_model.Kind.REFRESH_SEARCH_TERMS, user_id=user.id)
+        # Reset before queueing: a worker storing an older text's result at this moment
+        # either sees the new revision and queues the entry again, or has already
+        # finished and deleted its job, so the enqueue below is not swallowed.
+        await analyses_repo.reset(session, entry=entry)
+        await _queue_analysis(session, entry=entry)
     await _commit(session)
     await user_cache.invalidate(cache, user_id=user.id)
     return entry
@@ -121,6 +142,7 @@ async def delete(
     entry: entry_model.Entry,
 ) -> None:
     await entries_repo.delete(session, entry=entry)
+    await jobs_repo.discard_queued(session, dedupe_key=job_model.analyze_entry_key(entry.id))
     await jobs_repo.enqueue(session, kind=job_model.Kind.REFRESH_SEARCH_TERMS, user_id=user.id)
     await session.commit()
     await user_cache.invalidate(cache, user_id=user.id)

@@ -29,6 +29,12 @@ class PermanentJobError(Exception):
     """The job can never succeed (unknown kind, bad payload): mark it dead now."""
 
 
+def retry_delay(settings: settings_module.Settings, attempts: int) -> dt.timedelta:
+    """Back-off before the next attempt, after ``attempts`` failed ones."""
+    seconds = settings.worker_retry_base_seconds * 2 ** min(max(0, attempts - 1), 32)
+    return dt.timedelta(seconds=min(seconds, settings.worker_retry_max_seconds))
+
+
 async def refresh_search_terms(
     session: AsyncSession, job: jobs_repo.ClaimedJob, settings: settings_module.Settings
 ) -> None:
