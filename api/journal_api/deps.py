@@ -20,6 +20,7 @@ from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
 from journal_api.clients import auth_cache, gate
 from journal_api.clients import cache as cache_module
+from journal_api.clients import inference as inference_module
 from journal_api.repositories import users as users_repo
 from journal_api.schemas import user as user_schema
 
@@ -46,6 +47,12 @@ async def get_metrics(request: Request) -> metrics_module.Metrics:
     return metrics
 
 
+async def get_inference(request: Request) -> inference_module.InferenceClient | None:
+    """The model server client; None when `JOURNAL_API_INFERENCE_URL` is unset."""
+    client: inference_module.InferenceClient | None = request.app.state.inference
+    return client
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; routes commit explicitly, anything else rolls back."""
     async with request.app.state.sessionmaker() as session:
@@ -56,6 +63,7 @@ SettingsDep = Annotated[settings_module.Settings, Depends(get_settings)]
 CacheDep = Annotated[cache_module.Cache, Depends(get_cache)]
 MetricsDep = Annotated[metrics_module.Metrics, Depends(get_metrics)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+InferenceDep = Annotated[inference_module.InferenceClient | None, Depends(get_inference)]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 

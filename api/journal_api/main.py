@@ -1,7 +1,8 @@
 """`create_app(settings)`: the FastAPI application with its routers, middleware and state.
 
-Nothing happens at import time. The lifespan opens the database engine and closes the
-engine and the Redis client on shutdown; it never migrates (see `migrating.py`).
+Nothing happens at import time. The lifespan opens the database engine and the model
+server client (when `inference_url` is set) and closes them and the Redis client on
+shutdown; it never migrates (see `migrating.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from journal_api import db, errors, middleware, migrating, ratelimit
 from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
 from journal_api.clients import cache as cache_module
+from journal_api.clients import inference
 from journal_api.models import registry
 from journal_api.routes import auth, bench, entries, export, health, insights, search, topics, users
 
@@ -50,9 +52,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = db.make_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = db.make_sessionmaker(engine)
+    # A request waits for at most one retry: a search should answer 503 fast, not
+    # ride out an outage the way the worker does.
+    client = inference.InferenceClient.from_settings(
+        settings, retries=min(settings.inference_retries, 1)
+    )
+    app.state.inference = client
     try:
         yield
     finally:
+        if client is not None:
+            await client.aclose()
         await app.state.cache.close()
         await engine.dispose()
 
@@ -77,6 +87,7 @@ def create_app(settings: settings_module.Settings) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.cache = cache
+    app.state.inference = None  # the lifespan connects it
     app.state.head_revision = migrating.head_revision()
     for router in routers():
         app.include_router(router)

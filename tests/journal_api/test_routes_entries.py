@@ -25,6 +25,7 @@ PUBLIC_FIELDS = {
     "language",
     "created_at",
     "updated_at",
+    "analysis",
 }
 
 
@@ -64,6 +65,7 @@ async def test_create_returns_the_entry_with_derived_fields(
     assert entry["word_count"] == 5
     assert (entry["title"], entry["topic_id"], entry["mood"]) == ("Morning", topic["id"], 2)
     assert (entry["entry_date"], entry["is_favorite"]) == ("2026-03-01", True)
+    assert entry["analysis"] is None  # analysed later, by the worker
 
     read = await client.get(f"{ENTRIES}/{entry['id']}", headers=user.headers)
     assert read.json() == entry

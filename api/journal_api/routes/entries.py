@@ -1,8 +1,10 @@
 """`/api/v1/entries`: write, read and page through one's own journal entries.
 
-Another user's entry is a 404, exactly like a missing one (`OwnedEntry`). The list and
-single entries are served read-through from the per-user cache
-(`services/user_cache.py`); every write invalidates them after committing.
+Another user's entry is a 404, exactly like a missing one (`OwnedEntry`). The list,
+single entries and similar entries are served read-through from the per-user cache
+(`services/user_cache.py`); every write, and every analysis the worker stores,
+invalidates them after committing. Each entry carries its `analysis` (null while
+pending); the list filters by analysed `emotion` and `sentiment`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from journal_api.clients import cache as cache_module
 from journal_api.clients import gate
 from journal_api.models import entry as entry_model
 from journal_api.repositories import entries as entries_repo
+from journal_api.repositories import semantic as semantic_repo
+from journal_api.schemas import analysis as analysis_schema
 from journal_api.schemas import entry as schemas
+from journal_api.schemas import search as search_schema
 from journal_api.schemas import text
 from journal_api.schemas import user as user_schema
 from journal_api.services import entries as entries_service
@@ -29,6 +34,7 @@ from journal_api.services import user_cache
 router = APIRouter(prefix="/api/v1/entries", tags=["entries"])
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
+DEFAULT_SIMILAR, MAX_SIMILAR = 5, 50
 JSON = "application/json"
 
 
@@ -91,6 +97,14 @@ async def list_filters(
     favorite: bool | None = None,
     mood_min: Annotated[int | None, Query(ge=-2, le=2)] = None,
     mood_max: Annotated[int | None, Query(ge=-2, le=2)] = None,
+    emotion: Annotated[
+        analysis_schema.Emotion | None,
+        Query(description="Analysed entries showing this GoEmotions label (or Ekman group)."),
+    ] = None,
+    sentiment: Annotated[
+        analysis_schema.Sentiment | None,
+        Query(description="Analysed entries with this overall sentiment."),
+    ] = None,
 ) -> entries_repo.Filters:
     """The list's filters; `from`/`to` bound `entry_date`, both inclusive."""
     return entries_repo.Filters(
@@ -101,6 +115,8 @@ async def list_filters(
         favorite=favorite,
         mood_min=mood_min,
         mood_max=mood_max,
+        emotion=emotion,
+        sentiment=sentiment,
     )
 
 
@@ -180,6 +196,55 @@ async def read_entry(
         if entry is None:
             raise errors.NotFound("entry not found")
         body = schemas.EntryPublic.model_validate(entry).model_dump_json().encode()
+    await user_cache.store(cache, cached, body=body, ttl=settings.cache_ttl_seconds)
+    return Response(body, media_type=JSON)
+
+
+@router.get(
+    "/{entry_id}/similar",
+    response_model=search_schema.SimilarEntries,
+    responses=errors.responses(401, 404, 409),
+)
+async def similar_entries(
+    entry_id: uuid.UUID,
+    request: Request,
+    user: deps.CurrentUser,
+    cache: deps.CacheDep,
+    metrics: deps.MetricsDep,
+    settings: deps.SettingsDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_SIMILAR)] = DEFAULT_SIMILAR,
+) -> Response:
+    """Your other entries closest in meaning to this one, most similar first.
+
+    Uses the stored analyses (no model call), so it works while the model server is
+    down; 409 while this entry has no analysis yet (pending or failed).
+    """
+    cached = await _cached(request, cache, metrics, user=user)
+    if cached.body is not None:
+        return Response(cached.body, media_type=JSON)
+    async with deps.open_session(request) as session:
+        if await entries_repo.get(session, user_id=user.id, entry_id=entry_id) is None:
+            raise errors.NotFound("entry not found")
+        vector = await semantic_repo.embedding_of(session, user_id=user.id, entry_id=entry_id)
+        if vector is None:
+            raise errors.Conflict("this entry has not been analysed yet; try again shortly")
+        neighbours = await semantic_repo.nearest(
+            session,
+            user_id=user.id,
+            embedding=vector,
+            limit=limit,
+            ef_search=settings.search_ef_search,
+            exclude=entry_id,
+        )
+        page = search_schema.SimilarEntries(
+            items=[
+                search_schema.SimilarEntry(
+                    entry=schemas.EntryPublic.model_validate(n.entry), similarity=n.similarity
+                )
+                for n in neighbours
+            ]
+        )
+    body = page.model_dump_json().encode()
     await user_cache.store(cache, cached, body=body, ttl=settings.cache_ttl_seconds)
     return Response(body, media_type=JSON)
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from journal_api.schemas import analysis as analysis_schema
 from journal_api.schemas import text
 
 MAX_CONTENT_CHARS = 100_000
@@ -51,6 +52,7 @@ ENTRY_EXAMPLE: dict[str, Any] = {
     "language": "english",
     "created_at": "2026-11-20T07:45:12.345678Z",
     "updated_at": "2026-11-20T07:45:12.345678Z",
+    "analysis": analysis_schema.ANALYSIS_EXAMPLE,
 }
 
 
@@ -169,6 +171,16 @@ class EntryPublic(BaseModel):
     language: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    analysis: analysis_schema.EntryAnalysisPublic | None = Field(
+        description="What the model found; null until the entry (or its latest edit) "
+        "has been analysed."
+    )
+
+    @field_validator("analysis", mode="before")
+    @classmethod
+    def _pending_is_null(cls, value: object) -> object:
+        # A pending analysis (new entry, edited text, never analysed) is not shown.
+        return None if getattr(value, "status", None) == "pending" else value
 
 
 class EntriesPage(BaseModel):
