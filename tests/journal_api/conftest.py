@@ -12,10 +12,16 @@ Shared by every `tests/journal_api` module (names are stable; other suites build
 - `make_user`: `await make_user()` registers and logs in a user with a unique email and
   returns a `TestUser` (`.email`, `.password`, `.id`, `.headers`, `.access_token`,
   `.refresh_token`).
+- `analysis_settings`, `analysis_app`, `analysis_client`, `make_analysis_user`: the same
+  on a database of their own whose app talks to the session's real model server
+  (`inference_server`), for the analysis and semantic-search tests;
+  `async with analysis_worker(settings, app) as worker` gives a worker that analyses
+  with it, and `drain(worker)` runs it until nothing is due.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,10 +30,14 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fastapi import FastAPI
-from journal_api import main, migrating
+from journal_api import main, migrating, working
+from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
+from journal_api.clients import inference
+from journal_api.services import analysis as analysis_service
 from pydantic import SecretStr
 
+from tests.support.inference import InferenceServer
 from tests.support.postgres import PostgresServer
 from tests.support.redis import RedisServer
 
@@ -79,6 +89,84 @@ async def outbox_settings(
     settings = make_settings(database_url, redis_server.url)
     await migrating.run(settings)
     return settings
+
+
+# Outages in the analysis tests last seconds, not minutes: probe again quickly.
+FAST_RECOVERY: dict[str, object] = {
+    "inference_retry_base_seconds": 0.05,
+    "inference_breaker_failures": 2,
+    "inference_breaker_reset_seconds": 0.2,
+    "inference_breaker_max_reset_seconds": 1.0,
+    "worker_retry_base_seconds": 0,
+    "worker_poll_seconds": 0.05,
+}
+
+
+@pytest.fixture(scope="session")
+async def analysis_settings(
+    postgres_server: PostgresServer, redis_server: RedisServer, inference_server: InferenceServer
+) -> settings_module.Settings:
+    database_url = postgres_server.create_database("journal_api_analysis_tests")
+    settings = make_settings(
+        database_url, redis_server.url, inference_url=inference_server.url, **FAST_RECOVERY
+    )
+    await migrating.run(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def analysis_app(analysis_settings: settings_module.Settings) -> FastAPI:
+    return main.create_app(analysis_settings)
+
+
+@pytest.fixture(scope="session")
+async def analysis_client(analysis_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        analysis_app.router.lifespan_context(analysis_app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=analysis_app), base_url=BASE_URL
+        ) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+def make_analysis_user(analysis_client: httpx.AsyncClient) -> MakeUser:
+    """Like `make_user`, on `analysis_client`."""
+
+    async def factory(*, email: str | None = None, timezone: str = "UTC") -> TestUser:
+        return await register_and_login(analysis_client, email=email, timezone=timezone)
+
+    return factory
+
+
+@contextlib.asynccontextmanager
+async def analysis_worker(
+    settings: settings_module.Settings, app: FastAPI
+) -> AsyncIterator[working.Worker]:
+    """``async with analysis_worker(settings, app) as worker``: a worker on ``app``'s
+    database and cache that analyses with ``settings``' model server (its own client and
+    breaker, as a worker process has). The app's lifespan must be running."""
+    client = inference.InferenceClient.from_settings(settings)
+    assert client is not None, "these settings name no model server"
+    analyzer = analysis_service.Analyzer(
+        settings, client=client, sessionmaker=app.state.sessionmaker, cache=app.state.cache
+    )
+    try:
+        yield working.Worker(
+            settings,
+            sessionmaker=app.state.sessionmaker,
+            metrics=metrics_module.WorkerMetrics(),
+            analyzer=analyzer,
+        )
+    finally:
+        await client.aclose()
+
+
+async def drain(worker: working.Worker) -> None:
+    """Run turns until one claims nothing (jobs left waiting for a later time stay)."""
+    while await worker.run_once():
+        pass
 
 
 @pytest.fixture(scope="session")
