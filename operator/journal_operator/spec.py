@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -347,6 +348,19 @@ class Inference(_Model):
     def _names_unique(self) -> Inference:
         _require_unique([m.name for m in self.models], what="model name")
         return self
+
+    @field_validator("models")
+    @classmethod
+    def _analyzer_served(cls, models: tuple[Model, ...]) -> tuple[Model, ...]:
+        # The worker analyses entries with the `analyzer` model (every task in one pass), which
+        # only a task `all` server answers to; per-task servers scale beside it. An empty list
+        # runs no model servers at all (entries wait for analysis).
+        if models and not any(m.task == "all" for m in models):
+            raise ValueError(
+                "models must include a server with task all (the API's worker calls its "
+                "analyzer model); per-task servers may run beside it"
+            )
+        return models
 
 
 class Rollout(_Model):

@@ -156,29 +156,14 @@ def test_inference_url_is_the_analyzer_server_by_default() -> None:
     assert data["JOURNAL_API_INFERENCE_URL"] == "http://demo-analyzer-predictor.journal-test.svc"
 
 
-@pytest.mark.parametrize(
-    ("models", "url"),
-    [
-        (
-            [{"name": "emotion", "task": "emotion"}, {"name": "vectors", "task": "embedding"}],
-            "http://demo-vectors-predictor.journal-test.svc",
-        ),
-        (
-            [{"name": "vectors", "task": "embedding"}, {"name": "everything", "task": "all"}],
-            "http://demo-everything-predictor.journal-test.svc",
-        ),
-    ],
-)
-def test_inference_url_prefers_the_all_tasks_server_then_embedding(
-    models: list[dict[str, str]], url: str
-) -> None:
+def test_inference_url_is_the_all_tasks_server_beside_per_task_ones() -> None:
+    models = [{"name": "vectors", "task": "embedding"}, {"name": "everything", "task": "all"}]
     data = config.config_data(factories.platform({"inference": {"models": models}}))
-    assert data["JOURNAL_API_INFERENCE_URL"] == url
+    assert data["JOURNAL_API_INFERENCE_URL"] == "http://demo-everything-predictor.journal-test.svc"
 
 
-@pytest.mark.parametrize("models", [[], [{"name": "emotion", "task": "emotion"}]])
-def test_no_inference_url_without_a_server_for_it(models: list[dict[str, str]]) -> None:
-    data = config.config_data(factories.platform({"inference": {"models": models}}))
+def test_no_inference_url_without_model_servers() -> None:
+    data = config.config_data(factories.platform({"inference": {"models": []}}))
     assert "JOURNAL_API_INFERENCE_URL" not in data
 
 

@@ -39,8 +39,13 @@ MODEL = st.fixed_dictionaries(
         "resources": RESOURCES,
     },
 )
-MODELS = st.dictionaries(st.from_regex(r"\A[a-z][a-z0-9]{0,19}\Z"), MODEL, max_size=4).map(
-    lambda named: [{"name": name, **model} for name, model in named.items()]
+MODELS = (
+    st.dictionaries(st.from_regex(r"\A[a-z][a-z0-9]{0,19}\Z"), MODEL, max_size=4)
+    .map(lambda named: [{"name": name, **model} for name, model in named.items()])
+    .filter(
+        # The spec requires a task `all` server whenever it lists any (the worker's analyzer).
+        lambda models: not models or any(m.get("task", "all") == "all" for m in models)
+    )
 )
 SPECS = st.fixed_dictionaries(
     {},

@@ -28,6 +28,7 @@ MODEL_IMAGE = "ghcr.io/journal-platform/journal-inference:2.0.0"
 PER_TASK_MODELS: dict[str, Any] = {
     "inference": {
         "models": [
+            {"name": "analyzer", "task": "all"},
             {"name": "emotion", "task": "emotion"},
             {"name": "sentiment", "task": "sentiment", "maxReplicas": 5},
             {"name": "embedding", "task": "embedding"},
@@ -126,7 +127,7 @@ def test_inference_service_uses_kserve_scaling_fields() -> None:
                 "models": [
                     {
                         "name": "embedding",
-                        "task": "embedding",
+                        "task": "all",
                         "minReplicas": 2,
                         "maxReplicas": 5,
                         "scaleMetric": "memory",
@@ -193,7 +194,10 @@ def test_model_container_settings_are_ones_the_server_reads(
 ) -> None:
     from journal_inference import serving
 
-    p = factories.platform({"inference": {"models": [{"name": "nlp", "task": task}]}})
+    models = [{"name": "nlp", "task": task}]
+    if task != "all":
+        models.append({"name": "analyzer", "task": "all"})
+    p = factories.platform({"inference": {"models": models}})
     container = _container(p, "nlp")
     for name in [n for n in os.environ if n.startswith("JOURNAL_INFERENCE_")]:
         monkeypatch.delenv(name)

@@ -69,14 +69,18 @@ def test_model_task_defaults_to_all() -> None:
     assert [(m.name, m.task) for m in models] == [("nlp", "all")]
 
 
-def test_one_server_per_task_still_parses() -> None:
+def test_per_task_servers_parse_beside_the_all_tasks_server() -> None:
     models = spec.parse(factories.example("full")).spec.inference.models
-    assert [(m.name, m.task) for m in models] == [
-        ("emotion", "emotion"),
-        ("sentiment", "sentiment"),
-        ("embedding", "embedding"),
-    ]
-    assert [m.max_replicas for m in models] == [6, 4, 4]
+    assert [(m.name, m.task) for m in models] == [("analyzer", "all"), ("embedding", "embedding")]
+    assert [m.max_replicas for m in models] == [6, 4]
+
+
+def test_per_task_servers_without_an_all_tasks_server_are_refused() -> None:
+    models = [{"name": "emotion", "task": "emotion"}, {"name": "embedding", "task": "embedding"}]
+    with pytest.raises(spec.InvalidSpec) as raised:
+        factories.platform({"inference": {"models": models}})
+    assert raised.value.path == "spec.inference.models"
+    assert "must include a server with task all" in str(raised.value)
 
 
 def test_unknown_model_task_names_the_field_and_the_choices() -> None:
@@ -113,7 +117,7 @@ def test_invalid_sample_is_rejected_with_field_path(sample: Path) -> None:
             {"database": {"mode": "managed", "external": {"secretRef": {"name": "db"}}}},
             "spec.database",
         ),
-        ({"inference": {"models": [{"name": "a", "task": "emotion"}] * 2}}, "spec.inference"),
+        ({"inference": {"models": [{"name": "a", "task": "all"}] * 2}}, "spec.inference"),
         ({"unknownField": True}, "spec.unknownField"),
     ],
 )

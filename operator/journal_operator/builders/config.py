@@ -55,14 +55,13 @@ def config_data(p: spec.Platform) -> dict[str, str]:
 def inference_url(p: spec.Platform) -> str | None:
     """The V2 REST base URL of the model server the API and the worker call.
 
-    The server for task `all` (it answers to the model name `analyzer`), else the first
-    `embedding` server; None when the platform runs neither. The URL is the Service's port
-    80, which KServe and the deployment mode both give the server's HTTP port.
+    The server for task `all` (it answers to the model name `analyzer`; the spec requires
+    one). The URL is the Service's port 80, which KServe and the deployment mode both give
+    the server's HTTP port.
     """
-    for task in ("all", "embedding"):
-        for model in p.spec.inference.models:
-            if model.task == task:
-                return naming.model_url(p, model.name)
+    for model in p.spec.inference.models:
+        if model.task == "all":
+            return naming.model_url(p, model.name)
     return None
 
 
