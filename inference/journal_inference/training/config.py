@@ -34,7 +34,7 @@ class TrainConfig:
     version: str = "1.0.0"
     name: str = "journal-analyzer"
     seed: int = 0
-    epochs: int = 2
+    epochs: int = 1
     batch_size: int = 32
     encoder_lr: float = 8e-5
     head_lr: float = 1e-3
