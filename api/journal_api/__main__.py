@@ -14,7 +14,7 @@ import pydantic
 import uvicorn
 from fastapi import FastAPI
 
-from journal_api import logs, migrating, reanalyzing, working
+from journal_api import evaluate_safety, logs, migrating, reanalyzing, working
 from journal_api import main as application
 from journal_api import settings as settings_module
 
@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="overrides JOURNAL_API_WORKERS")
     sub.add_parser("migrate", help="apply database migrations up to head, then exit")
     sub.add_parser("worker", help="run background jobs until SIGTERM (see working.py)")
+    evaluate_safety.add_arguments(
+        sub.add_parser("safety-eval", help="score the crisis screen (see evaluate_safety.py)")
+    )
     reanalyze = sub.add_parser(
         "reanalyze", help="queue analyses made by another model version (see reanalyzing.py)"
     )
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     overrides = {
         key: value
-        for key in ("host", "port", "workers")
+        for key in ("host", "port", "workers", "inference_url")
         if (value := getattr(args, key, None)) is not None
     }
     try:
@@ -88,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "migrate":
         asyncio.run(migrating.run(settings))
         return
+    if args.command == "safety-eval":
+        raise SystemExit(evaluate_safety.main(args, settings))
     if args.command == "worker":
         asyncio.run(working.serve(settings))
         return

@@ -20,8 +20,20 @@ from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
 from journal_api.clients import cache as cache_module
 from journal_api.clients import inference
+from journal_api.knowledge import resources as crisis_resources
 from journal_api.models import registry
-from journal_api.routes import auth, bench, entries, export, health, insights, search, topics, users
+from journal_api.routes import (
+    auth,
+    bench,
+    entries,
+    export,
+    health,
+    insights,
+    search,
+    suggestions,
+    topics,
+    users,
+)
 
 # Every model module must be imported before the first query (relationships resolve by name).
 assert registry.MODULES
@@ -38,6 +50,7 @@ def routers() -> list[APIRouter]:
         entries.router,
         search.router,
         insights.router,
+        suggestions.router,
     ]
 
 
@@ -89,6 +102,8 @@ def create_app(settings: settings_module.Settings) -> FastAPI:
     app.state.cache = cache
     app.state.inference = None  # the lifespan connects it
     app.state.head_revision = migrating.head_revision()
+    # A bad operator-mounted crisis resources file stops start-up, not a flagged request.
+    crisis_resources.load(settings.crisis_resources_file)
     for router in routers():
         app.include_router(router)
     if settings.bench_endpoints:

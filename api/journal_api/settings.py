@@ -7,6 +7,7 @@ and the development placeholder signing key is refused in any other environment.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -107,6 +108,8 @@ class Settings(BaseSettings):
     analysis_batch_texts: int = Field(default=32, ge=1)
     # HNSW candidate list per semantic query (pgvector `hnsw.ef_search`); at least `limit`.
     search_ef_search: int = Field(default=100, ge=1, le=1000)
+    # Crisis lines shown instead of suggestions (knowledge/resources.py); None: the shipped file.
+    crisis_resources_file: Path | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     host: str = "127.0.0.1"

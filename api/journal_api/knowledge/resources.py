@@ -1,0 +1,110 @@
+"""Crisis resources by country, and the choice of them for a user's locale.
+
+The default `crisis_resources.json` ships next to this module (988 in the US and Canada,
+Samaritans 116 123 in the UK and Ireland, Lifeline, 1737, and findahelpline.com for everyone
+else). An operator replaces it by mounting a file and pointing
+`JOURNAL_API_CRISIS_RESOURCES_FILE` at it; the file is validated by the models below on first
+use and kept for the process (a restart picks up a changed file). Read by
+`services/safety.py`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+DEFAULT_FILE = "crisis_resources.json"
+# Locale subtags that name a country: "en-GB", "en_GB", "fr-CA"; "UK" is a common alias of GB.
+_REGION = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z]{4})?[-_]([A-Za-z]{2})(?:[-_.@].*)?$")
+_ALIASES = {"UK": "GB"}
+
+
+class Resource(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=2)
+    description: str = Field(min_length=2)
+    phone: str | None = None
+    text: str | None = Field(default=None, description="A number to text, or how to text.")
+    url: HttpUrl | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Resource:
+        if not (self.phone or self.text or self.url):
+            raise ValueError(f"{self.name}: a resource needs a phone, a text line or a URL")
+        return self
+
+
+class Region(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    countries: tuple[str, ...] = Field(description="ISO 3166-1 alpha-2 codes, upper case.")
+    emergency_number: str | None
+    resources: tuple[Resource, ...] = Field(min_length=1)
+
+    @field_validator("countries")
+    @classmethod
+    def _iso_codes(cls, countries: tuple[str, ...]) -> tuple[str, ...]:
+        for code in countries:
+            if not re.fullmatch(r"[A-Z]{2}", code):
+                raise ValueError(f"{code!r} is not an upper-case ISO 3166-1 alpha-2 code")
+        return countries
+
+
+class Resources(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str = Field(min_length=1)
+    message: str = Field(min_length=20, description="The supportive message shown first.")
+    regions: tuple[Region, ...]
+    fallback: Region
+
+    @model_validator(mode="after")
+    def _one_region_per_country(self) -> Resources:
+        countries = [c for region in self.regions for c in region.countries]
+        if len(set(countries)) != len(countries):
+            raise ValueError("a country appears in more than one region")
+        return self
+
+    def for_locale(self, locale: str | None) -> tuple[str | None, Region]:
+        """The country ``locale`` names and its region, or (None, fallback).
+
+        A locale names a country only with a region subtag ("en-GB", "fr_CA"); a bare
+        language ("en") says nothing about where someone is, so it gets the fallback.
+        """
+        country = country_of(locale)
+        for region in self.regions:
+            if country in region.countries:
+                return country, region
+        return None, self.fallback
+
+
+def country_of(locale: str | None) -> str | None:
+    """The upper-case country code of a BCP 47 or POSIX locale, if it has one."""
+    match = _REGION.match((locale or "").strip())
+    if match is None:
+        return None
+    code = match.group(1).upper()
+    return _ALIASES.get(code, code)
+
+
+def parse(raw: str | bytes) -> Resources:
+    """Validate a resources document (raises `pydantic.ValidationError`)."""
+    return Resources.model_validate_json(raw)
+
+
+@functools.cache
+def load(path: Path | None = None) -> Resources:
+    """The resources in ``path``, or the shipped default; read once per path per process.
+
+    Raises:
+        OSError: the file cannot be read.
+        pydantic.ValidationError: it is not a valid resources document.
+    """
+    if path is None:
+        return parse(importlib.resources.files(__package__).joinpath(DEFAULT_FILE).read_bytes())
+    return parse(path.read_bytes())
