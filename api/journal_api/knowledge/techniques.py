@@ -30,7 +30,9 @@ class HelpsWith(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     ekman: tuple[vocabulary.Ekman, ...] = Field(min_length=1)
-    emotions: tuple[vocabulary.Emotion, ...] = Field(min_length=1)
+    emotions: tuple[vocabulary.Emotion, ...] = Field(
+        min_length=1, description="GoEmotions labels, the ones it fits best first."
+    )
     sentiment: tuple[vocabulary.Sentiment, ...] = Field(min_length=1)
     situations: tuple[str, ...] = Field(min_length=1)
 

@@ -32,7 +32,7 @@ W_EMOTIONS, W_EKMAN, W_SENTIMENT, W_MEANING = 0.45, 0.15, 0.10, 0.30
 # stretched to [0, 1] so meaning weighs as much as the labels do.
 COSINE_FLOOR, COSINE_SPAN = 0.1, 0.5
 # From here on the similarity is worth saying in the reason.
-CLOSE_IN_MEANING = 0.5
+CLOSE_IN_MEANING = 0.45
 # A period label counts when at least this share of the period's entries carries it.
 PERIOD_LABEL_SHARE = 0.25
 
@@ -82,13 +82,14 @@ def signals(
 
 
 def aggregate(entries: Sequence[Signals], *, days: int) -> Signals:
-    """One `Signals` for a period: mean scores and polarity, the labels at least a quarter
-    of the entries carry (most frequent first), the commonest Ekman emotion and sentiment,
-    and the mean direction of the embeddings there are."""
+    """One `Signals` for a period: each emotion's mean weight over the entries (a label
+    counts at least `LABEL_FLOOR` in its entry), the labels at least a quarter of the
+    entries carry (most frequent first), the commonest Ekman emotion and sentiment, the mean
+    polarity, and the mean direction of the embeddings there are."""
     n = len(entries)
     if not n:
         return Signals({}, [], None, None, None, None, days=days)
-    scores = {e: math.fsum(s.scores.get(e, 0.0) for s in entries) / n for e in vocabulary.EMOTIONS}
+    scores = {e: math.fsum(_weight(s, e) for s in entries) / n for e in vocabulary.EMOTIONS}
     counts = collections.Counter(label for s in entries for label in dict.fromkeys(s.labels))
     labels = [label for label, c in counts.most_common() if c / n >= PERIOD_LABEL_SHARE]
     polarities = [s.polarity for s in entries if s.polarity is not None]
@@ -135,13 +136,27 @@ def rank(
 
 def _weight(entry: Signals, emotion: str) -> float:
     score = entry.scores.get(emotion, 0.0)
-    return max(score, LABEL_FLOOR) if emotion in entry.labels else score
+    # A period's scores are already means of floored entry weights.
+    floored = emotion in entry.labels and entry.days is None
+    return max(score, LABEL_FLOOR) if floored else score
+
+
+def _emotion_fit(entry: Signals, technique: kb.Technique) -> float:
+    """Cosine of the entry's emotion weights and the technique's emotions, the k-th listed
+    weighing 1/sqrt(k): a technique aimed at exactly these feelings beats a broad one."""
+    aims = {e: 1 / math.sqrt(k) for k, e in enumerate(technique.helps_with.emotions, 1)}
+    feelings = {e: _weight(entry, e) for e in vocabulary.EMOTIONS if e != NEUTRAL}
+    norm = math.sqrt(math.fsum(w * w for w in feelings.values()))
+    if not norm:
+        return 0.0
+    aim_norm = math.sqrt(math.fsum(w * w for w in aims.values()))
+    return math.fsum(feelings.get(e, 0.0) * w for e, w in aims.items()) / (norm * aim_norm)
 
 
 def _match(entry: Signals, technique: kb.Technique, vector: vectors.Vector | None) -> Match:
     helps = technique.helps_with
     weights = sorted(((_weight(entry, e), e) for e in helps.emotions), reverse=True)
-    emotion_part = min(1.0, weights[0][0] + 0.5 * (weights[1][0] if len(weights) > 1 else 0.0))
+    emotion_part = _emotion_fit(entry, technique)
     ekman_part = float(entry.ekman in helps.ekman) if entry.ekman else 0.0
     sentiment_part = float(_sentiment(entry) in helps.sentiment)
     similarity = (
@@ -153,9 +168,7 @@ def _match(entry: Signals, technique: kb.Technique, vector: vectors.Vector | Non
     else:
         meaning = min(1.0, max(0.0, (similarity - COSINE_FLOOR) / COSINE_SPAN))
         score = parts + W_MEANING * meaning
-    named = tuple(
-        e for w, e in weights if e != NEUTRAL and (e in entry.labels or w >= LABEL_FLOOR / 2)
-    )
+    named = tuple(e for w, e in weights if e != NEUTRAL and w >= LABEL_FLOOR / 2)
     return Match(
         technique=technique,
         score=round(score, 4),
