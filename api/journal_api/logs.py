@@ -59,3 +59,6 @@ def configure(level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
     # We log each request ourselves (with its id); uvicorn's access line would duplicate it.
     logging.getLogger("uvicorn.access").disabled = True
+    # One INFO line per model-server call is noise; failures are logged by our client.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
