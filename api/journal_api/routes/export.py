@@ -17,7 +17,8 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 async def export_me(
     request: Request, user: deps.CurrentUser, session: deps.SessionDep
 ) -> schemas.ExportDocument:
-    """Your profile, topics and entries (never your password or tokens). Audited."""
+    """Your profile, topics and entries with their analyses (never your password or
+    tokens). Audited."""
     context = deps.audit_context(request)
     return await export_service.export_document(
         session,

@@ -1,7 +1,9 @@
 """Response body of `GET /api/v1/users/me/export`: everything a user owns, in one document.
 
-Secrets (the password hash, token hashes) and derived machine data (embeddings) are
-left out on purpose.
+Each entry carries its analysis (emotions, sentiment, the model that made it), since
+that is personal data about the user too. Secrets (the password hash, token hashes) and
+raw embedding vectors (384 numbers per entry, meaningful only to the model that made
+them) are left out on purpose.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The personal data export: everything a user owns, as one JSON document.
 
-Builds the document from the user's profile, topics and entries, and records the
-export in the audit trail in the same transaction. Called by `routes/export.py`.
+Builds the document from the user's profile, topics and entries (each with its
+analysis, as the API shows it), and records the export in the audit trail in the same
+transaction. Called by `routes/export.py`.
 """
 
 from __future__ import annotations
