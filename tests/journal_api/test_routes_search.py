@@ -1,5 +1,6 @@
 """Full-text search: ranking, typo tolerance through the user's own vocabulary,
-highlights, validation, the not-yet-available modes, and tenant isolation."""
+highlights, validation, tenant isolation, and the modes that need a model server when
+none is configured (semantic and hybrid against a real one: `test_routes_search_semantic`)."""
 
 from __future__ import annotations
 
@@ -39,9 +40,12 @@ async def test_more_relevant_entry_ranks_first(
     assert passing not in {item["entry"]["id"] for item in items}
 
     mentioned = await write(client, user, "Bought one tomato at the market.")
-    items = (await search(client, user, q="tomato")).json()["items"]
+    body = (await search(client, user, q="tomato")).json()
+    items = body["items"]
     assert [item["entry"]["id"] for item in items] == [focused, mentioned]
     assert items[0]["score"] > items[1]["score"] > 0
+    assert (body["mode"], body["degraded"], body["degraded_reason"]) == ("fulltext", False, None)
+    assert all(item["matched_by"] == ["fulltext"] for item in items)
 
 
 async def test_stemming_matches_other_forms_of_a_word(
@@ -102,15 +106,26 @@ async def test_search_never_returns_another_users_entries(
         assert response.json()["items"] == []
 
 
-@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
-async def test_semantic_and_hybrid_modes_answer_501(
-    client: httpx.AsyncClient, make_user: MakeUser, mode: str
+async def test_without_a_model_server_semantic_is_503_and_hybrid_degrades_to_fulltext(
+    client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
+    # `api_settings` configure no model server (JOURNAL_API_INFERENCE_URL unset).
     user = await make_user()
-    response = await search(client, user, q="anything", mode=mode)
-    assert response.status_code == 501
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["status"] == 501
+    entry = await write(client, user, "Fed the ducks at the pond.")
+    semantic = await search(client, user, q="ducks", mode="semantic")
+    assert semantic.status_code == 503
+    assert semantic.headers["content-type"].startswith("application/problem+json")
+    assert int(semantic.headers["retry-after"]) >= 1
+    assert "JOURNAL_API_INFERENCE_URL" in semantic.json()["detail"]
+
+    hybrid = await search(client, user, q="ducks", mode="hybrid")
+    assert hybrid.status_code == 200
+    body = hybrid.json()
+    assert (body["mode"], body["degraded"]) == ("hybrid", True)
+    assert "no model server is configured" in body["degraded_reason"]
+    assert [(item["entry"]["id"], item["matched_by"]) for item in body["items"]] == [
+        (entry, ["fulltext"])
+    ]
 
 
 @pytest.mark.parametrize(
