@@ -92,7 +92,9 @@ def report(
     threshold: float,
 ) -> Report:
     """Precision, recall and F1 per split, re-deciding every screening at ``threshold``."""
-    flags = [bool(s.rule_ids) or s.margin >= threshold for s in screenings]
+    flags = [
+        safety.decide(rule_ids=s.rule_ids, margin=s.margin, threshold=threshold) for s in screenings
+    ]
     scores = {}
     for split in SPLITS:
         rows = [

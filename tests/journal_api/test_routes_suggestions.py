@@ -5,6 +5,7 @@ real worker, model server and PostgreSQL:
   citation and a reason in words that names how the entry reads;
 - an entry that reads as a crisis gets `kind: support` instead: the supportive message and
   the crisis lines of the locale (`locale=` or Accept-Language), worldwide without one;
+  also when only the similarity screen (no phrase rule) sees it;
 - a period's suggestions aggregate its analysed entries, and turn to support when any of
   them reads as a crisis;
 - 409 while the entry is not analysed, 404 for someone else's entry;
@@ -33,6 +34,10 @@ GRIEF = (
     "I miss her voice on the phone on Sunday mornings."
 )
 CRISIS = "Work was a blur again. Honestly, everyone would be better off without me."
+# No phrase rule matches this one: only the similarity screen catches it.
+QUIET_CRISIS = (
+    "Cleaned the flat and did the shopping. Everything would be simpler if I just wasn't alive."
+)
 ORDINARY = "Long walk by the river after work, then soup and an early night."
 
 
@@ -115,6 +120,19 @@ async def test_crisis_entry_gets_support_for_the_locale_instead(
     anywhere = (await suggestions_of(analysis_client, user, entry_id)).json()
     assert anywhere["support"]["country"] is None
     assert anywhere["support"]["resources"][0]["url"] == "https://findahelpline.com/"
+
+
+async def test_crisis_only_the_similarity_screen_sees_gets_support(
+    analysis_app: FastAPI,
+    analysis_client: httpx.AsyncClient,
+    analysis_settings: settings_module.Settings,
+    make_analysis_user: MakeUser,
+) -> None:
+    user = await make_analysis_user()
+    ids = await analysed(analysis_app, analysis_client, analysis_settings, user, QUIET_CRISIS)
+    body = (await suggestions_of(analysis_client, user, ids[0], locale="en-US")).json()
+    assert body["kind"] == "support"
+    assert body["support"]["country"] == "US"
 
 
 async def test_period_suggestions_aggregate_and_turn_to_support(

@@ -67,6 +67,11 @@ class Screening:
         return self.margin >= self.threshold
 
 
+def decide(*, rule_ids: Sequence[str], margin: float, threshold: float) -> bool:
+    """The verdict: any rule matched, or the best margin reached the threshold."""
+    return bool(rule_ids) or margin >= threshold
+
+
 def normalise(text: str) -> str:
     return text.translate(_APOSTROPHES)
 
@@ -104,7 +109,7 @@ def screen(
             best, nearest = margin, language.exemplars[index].id
     rules = rule_ids(text, language)
     return Screening(
-        flagged=bool(rules) or best >= limit,
+        flagged=decide(rule_ids=rules, margin=best, threshold=limit),
         rule_ids=rules,
         margin=best,
         threshold=limit,
