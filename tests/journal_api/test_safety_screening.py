@@ -88,6 +88,11 @@ def test_sentences_split_on_ends_and_lines() -> None:
     assert safety.sentences(text) == ["A good day.", "Then this!", "And that?", "last"]
 
 
+def test_a_sentence_is_clipped_to_what_the_server_accepts() -> None:
+    [sentence] = safety.sentences("word " * 10_000)
+    assert len(sentence) == safety.MAX_SENTENCE_CHARS
+
+
 @pytest.fixture(scope="module")
 async def embed_client(
     inference_server: InferenceServer,

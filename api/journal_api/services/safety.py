@@ -33,6 +33,8 @@ from journal_api.schemas import suggestions as schemas
 EVENT_TYPE = "safety_flagged"
 # Sentences embedded per text; the rules still read all of it. 256 sentences is a long entry.
 MAX_SENTENCES = 256
+# The encoder reads 256 tokens (about 1000 characters); the server refuses 20000.
+MAX_SENTENCE_CHARS = 2000
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 # Curly apostrophes from phones would slip past every "don't"-style rule.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
@@ -79,7 +81,8 @@ def normalise(text: str) -> str:
 def sentences(text: str) -> list[str]:
     """The sentences of ``text`` worth embedding (with a letter in them), at most the cap."""
     parts = (part.strip() for part in _SENTENCE_END.split(normalise(text)))
-    return [part for part in parts if any(c.isalpha() for c in part)][:MAX_SENTENCES]
+    kept = [part[:MAX_SENTENCE_CHARS] for part in parts if any(c.isalpha() for c in part)]
+    return kept[:MAX_SENTENCES]
 
 
 def rule_ids(text: str, language: crisis.CrisisLanguage) -> tuple[str, ...]:
