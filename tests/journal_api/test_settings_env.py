@@ -1,5 +1,6 @@
 """Settings come from `JOURNAL_API_*` variables; unsafe signing keys are refused outside
-development; libpq-style database URLs are accepted."""
+development; libpq-style database URLs are accepted; the model server URL is optional
+and normalised."""
 
 from __future__ import annotations
 
@@ -23,13 +24,23 @@ def test_environment_variables_configure_everything(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("JOURNAL_API_JWT_PREVIOUS_KEY", "p" * 48)
     monkeypatch.setenv("JOURNAL_API_JWT_PREVIOUS_KID", "2026-10")
     monkeypatch.setenv("JOURNAL_API_PORT", "9000")
+    monkeypatch.setenv("JOURNAL_API_INFERENCE_URL", "http://analyzer.journal.svc:8080/")
+    monkeypatch.setenv("JOURNAL_API_INFERENCE_TIMEOUT_SECONDS", "2.5")
     settings = settings_module.Settings(_env_file=None)
     assert settings.database_url == "postgresql+asyncpg://app:pw@db:5432/journal"
     assert settings.redis_url == "redis://cache:6379/0"
     assert settings.jwt_kid == "2026-11"
     assert settings.jwt_previous_kid == "2026-10"
     assert settings.port == 9000
+    assert settings.inference_url == "http://analyzer.journal.svc:8080"
+    assert settings.inference_timeout_seconds == 2.5
     assert STRONG_KEY not in repr(settings)
+
+
+def test_the_model_server_is_optional_and_must_be_an_http_url() -> None:
+    assert settings_module.Settings(_env_file=None).inference_url is None
+    with pytest.raises(pydantic.ValidationError, match="JOURNAL_API_INFERENCE_URL"):
+        settings_module.Settings(_env_file=None, inference_url="analyzer:8080")
 
 
 @pytest.mark.parametrize("environment", ["test", "staging", "production"])
