@@ -1,5 +1,6 @@
 """Migrations from an empty database: upgrade to head, run again, run from two processes
-at once (the advisory lock serialises them), and downgrade back to an empty schema.
+at once (the advisory lock serialises them), and downgrade back to an empty schema;
+entries that predate 0004 get a pending analysis and one analysis job.
 """
 
 from __future__ import annotations
@@ -77,3 +78,34 @@ async def test_downgrade_to_base_empties_the_schema(
     assert postgres_server.psql(REVISION_SQL, "migrate_down") == ""
     await migrating.run(settings)  # and back up again
     assert postgres_server.psql(REVISION_SQL, "migrate_down") == migrating.head_revision()
+
+
+async def test_entries_written_before_analyses_existed_get_a_pending_analysis_and_a_job(
+    postgres_server: PostgresServer, api_settings: settings_module.Settings
+) -> None:
+    settings = fresh_settings(postgres_server, api_settings, "migrate_backfill")
+    await migrating.run(settings, target="0003_jobs")
+    postgres_server.psql(
+        "INSERT INTO users (id, email, password_hash) VALUES "
+        "('00000000-0000-4000-8000-000000000001', 'old@example.com', 'x'); "
+        "INSERT INTO entries (id, user_id, content, entry_date) VALUES "
+        "('00000000-0000-4000-8000-0000000000e1', '00000000-0000-4000-8000-000000000001', "
+        "'Written long ago.', '2020-01-01')",
+        "migrate_backfill",
+    )
+    await migrating.run(settings, target="0004_analysis")
+    assert postgres_server.psql(
+        "SELECT status || ' ' || user_id || ' ' || revision FROM entry_analyses",
+        "migrate_backfill",
+    ) == ("pending 00000000-0000-4000-8000-000000000001 0")
+    assert postgres_server.psql(
+        "SELECT kind || ' ' || status || ' ' || (payload->>'entry_id') || ' ' || dedupe_key "
+        "FROM jobs",
+        "migrate_backfill",
+    ) == (
+        "entry.analyze queued 00000000-0000-4000-8000-0000000000e1 "
+        "entry.analyze:00000000-0000-4000-8000-0000000000e1"
+    )
+    await migrating.run(settings, target="0003_jobs", downgrade=True)
+    assert "entry_analyses" not in postgres_server.psql(TABLES_SQL, "migrate_backfill")
+    assert postgres_server.psql("SELECT count(*) FROM jobs", "migrate_backfill") == "0"
