@@ -5,6 +5,8 @@
   Ekman, sentiment, polarity, an L2-normalised embedding, model name and version) and
   the entry, read again through the cache, shows it;
 - ten quick edits leave one job, and it analyses the last text;
+- editing the text of an analysed entry hides its analysis until the new one lands,
+  while editing anything else (mood, tags) keeps it and queues nothing;
 - an edit that lands while its entry is being analysed is not overwritten by the old
   text's analysis: the job runs again on the new text;
 - a text the server rejects (400) is marked failed with the server's reason, is never
@@ -199,6 +201,35 @@ async def test_ten_quick_edits_leave_one_job_that_analyses_the_last_text(
     first = await cosine_to(analysis_app, entry["id"], trip)
     assert last > SAME_TEXT_COSINE > first
     assert await jobs_of(analysis_app, entry["id"]) == []
+
+
+async def test_only_an_edit_of_the_text_sends_an_analysed_entry_back_to_pending(
+    analysis_app: FastAPI,
+    analysis_client: httpx.AsyncClient,
+    analysis_settings: settings_module.Settings,
+    make_analysis_user: MakeUser,
+) -> None:
+    user = await make_analysis_user()
+    entry = await write(analysis_client, user, content=TRIP)
+    async with analysis_worker(analysis_settings, analysis_app) as worker:
+        await drain(worker)
+    url = f"{ENTRIES}/{entry['id']}"
+
+    kept = await analysis_client.patch(
+        url, json={"mood": 2, "tags": ["trip"]}, headers=user.headers
+    )
+    assert kept.json()["analysis"]["status"] == "done"
+    assert await jobs_of(analysis_app, entry["id"]) == []
+
+    edited = await analysis_client.patch(url, json={"title": "Plans"}, headers=user.headers)
+    assert edited.json()["analysis"] is None
+    assert (await read(analysis_client, user, entry["id"]))["analysis"] is None
+    assert await jobs_of(analysis_app, entry["id"]) == [("queued", 0)]
+    row = await stored(analysis_app, entry["id"])
+    assert (row.status, row.revision, row.dims, row.model_version) == ("pending", 1, None, None)
+    async with analysis_worker(analysis_settings, analysis_app) as worker:
+        await drain(worker)
+    assert (await read(analysis_client, user, entry["id"]))["analysis"]["status"] == "done"
 
 
 async def test_an_edit_during_analysis_is_not_overwritten_by_the_old_text(
