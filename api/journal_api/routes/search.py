@@ -13,7 +13,7 @@ cached result for at most `cache_ttl_seconds`.
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
@@ -40,7 +40,27 @@ SearchText = Annotated[
 ]
 
 
-@router.get("", response_model=schemas.SearchResults, responses=errors.responses(401))
+# Documented on its own: semantic search answers it while the model server is away.
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": errors.Problem,
+        "description": "Service Unavailable: `mode=semantic` while no model server answers "
+        "(or the database is away); retry after `Retry-After` seconds.",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
+}
+
+
+@router.get(
+    "",
+    response_model=schemas.SearchResults,
+    responses={**errors.responses(401), **UNAVAILABLE},
+)
 async def search_entries(
     q: SearchText,
     request: Request,
