@@ -162,7 +162,10 @@ class Worker:
     async def _process_analyses(self, jobs: list[jobs_repo.ClaimedJob]) -> None:
         assert self.analyzer is not None  # claimed only when there is one
         started = time.perf_counter()
-        results = await self.analyzer.run(jobs, worker=self.name)
+        try:
+            results = await self.analyzer.run(jobs, worker=self.name)
+        except Exception as exc:  # as for any handler: a bug fails the jobs, not the loop
+            results = {job.id: await self._record_failure(job, exc) for job in jobs}
         elapsed = (time.perf_counter() - started) / len(jobs)
         for job in jobs:
             result = results.get(job.id, "error")

@@ -6,7 +6,8 @@
 - the client retries what the server did not answer (503, refused) and succeeds when a
   retry does; a 400 is `InferenceRejected` with the server's reason, never retried, and
   does not count against the breaker; an open breaker sends nothing at all;
-- a malformed response is an `InferenceError`, not a crash.
+- a malformed response (wrong shapes, an embedding of another width) is an
+  `InferenceError`, not a crash.
 
 The real server's answers are covered by `test_worker_analysis.py`.
 """
@@ -85,13 +86,16 @@ def client_for(
     )
 
 
+VECTOR = [0.6, 0.8] + [0.0] * 382
+
+
 def embedding_answer(count: int) -> dict[str, object]:
     return {
         "model_name": "embedding",
         "model_version": "1.0.0",
         "outputs": [
-            {"name": "embedding", "shape": [count, 3], "datatype": "FP32",
-             "data": [0.6, 0.8, 0.0] * count},
+            {"name": "embedding", "shape": [count, 384], "datatype": "FP32",
+             "data": VECTOR * count},
             {"name": "truncated", "shape": [count], "datatype": "BOOL", "data": [False] * count},
         ],
     }  # fmt: skip
@@ -108,7 +112,7 @@ async def test_unanswered_calls_are_retried_until_one_succeeds() -> None:
         return answers.pop(0)
 
     client = client_for(httpx.MockTransport(handler))
-    assert await client.embed([TEXT]) == [[0.6, 0.8, 0.0]]
+    assert await client.embed([TEXT]) == [VECTOR]
     assert calls == ["/v2/models/embedding/infer"] * 2
     await client.aclose()
 
@@ -152,8 +156,12 @@ async def test_a_rejected_input_is_not_retried_and_keeps_the_breaker_closed() ->
     "body",
     [
         {"outputs": []},
-        {"model_version": "1", "outputs": [{"name": "embedding", "shape": [1, 3], "data": [1]}]},
-        {"model_version": "1", "outputs": [{"name": "embedding", "shape": [2, 3], "data": []}]},
+        {
+            "model_version": "1",
+            "outputs": [{"name": "embedding", "shape": [1, 3], "data": [1] * 3}],
+        },
+        {"model_version": "1", "outputs": [{"name": "embedding", "shape": [1, 384], "data": [1]}]},
+        {"model_version": "1", "outputs": [{"name": "embedding", "shape": [2, 384], "data": []}]},
     ],
 )
 async def test_a_malformed_answer_is_an_inference_error(body: dict[str, object]) -> None:

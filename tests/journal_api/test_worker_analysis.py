@@ -12,12 +12,14 @@
 - a text the server rejects (400) is marked failed with the server's reason, is never
   retried, and does not fail the rest of its batch;
 - another server error is retried with back-off, and after the last attempt the
-  analysis is failed with the error;
+  analysis is failed with the error; a result that cannot be stored fails its jobs, not
+  the worker;
 - a deleted entry's queued job goes with it; a job whose entry vanished is dropped.
 """
 
 from __future__ import annotations
 
+import json
 import typing
 import uuid
 from typing import Any
@@ -352,6 +354,65 @@ async def test_a_server_error_is_retried_then_the_analysis_fails_with_it(
     assert failed["status"] == "failed"
     assert failed["failure_reason"].startswith("analysis failed 2 times:")
     assert "HTTP 500" in failed["failure_reason"]
+
+
+def nan_analysis(request: httpx.Request) -> httpx.Response:
+    """A well-formed analyzer answer whose embedding PostgreSQL refuses (NaN)."""
+    count = len(json.loads(request.content)["inputs"][0]["data"])
+
+    def output(name: str, shape: list[int], data: list[Any]) -> dict[str, Any]:
+        return {"name": name, "shape": shape, "datatype": "FP32", "data": data}
+
+    return httpx.Response(
+        200,
+        json={
+            "model_name": "analyzer",
+            "model_version": "nan",
+            "outputs": [
+                output("scores", [count, 28], [0.5] * 28 * count),
+                output("embedding", [count, 384], [float("nan")] * 384 * count),
+                output("labels", [count], ["joy"] * count),
+                output("ekman", [count], ["joy"] * count),
+                output("label", [count], ["positive"] * count),
+                output("polarity", [count], [0.5] * count),
+                output("truncated", [count], [False] * count),
+            ],
+        },
+    )
+
+
+async def test_a_result_that_cannot_be_stored_fails_its_jobs_not_the_worker(
+    analysis_app: FastAPI,
+    analysis_client: httpx.AsyncClient,
+    analysis_settings: settings_module.Settings,
+    make_analysis_user: MakeUser,
+) -> None:
+    async with analysis_worker(analysis_settings, analysis_app) as worker:
+        await drain(worker)  # nobody else's job may meet the broken server below
+    user = await make_analysis_user()
+    entry = await write(analysis_client, user, content=TRIP)
+    settings = analysis_settings.model_copy(update={"worker_max_attempts": 1})
+    client = inference.InferenceClient(
+        "http://nan.invalid",
+        timeout=1,
+        retries=0,
+        retry_base_seconds=0,
+        breaker=breaker.CircuitBreaker(failures=100, reset_seconds=1, max_reset_seconds=1),
+        transport=httpx.MockTransport(nan_analysis),
+    )
+    analyzer = analysis_service.Analyzer(
+        settings, client=client, sessionmaker=analysis_app.state.sessionmaker, cache=None
+    )
+    worker = working.Worker(
+        settings,
+        sessionmaker=analysis_app.state.sessionmaker,
+        metrics=metrics.WorkerMetrics(),
+        analyzer=analyzer,
+    )
+    await drain(worker)
+    await client.aclose()
+    assert await jobs_of(analysis_app, entry["id"]) == [(jobs_repo.Status.DEAD, 1)]
+    assert b'result="dead"' in worker.metrics.render()
 
 
 async def test_a_deleted_entry_takes_its_queued_job_and_a_vanished_one_is_dropped(

@@ -25,12 +25,15 @@ import httpx
 
 from journal_api import settings as settings_module
 from journal_api.clients import breaker as breaker_module
+from journal_api.models import analysis as analysis_model
 from journal_api.schemas import analysis as analysis_schema
 
 ANALYZER = "analyzer"
 EMBEDDING = "embedding"
 # Answers that mean "not now" rather than "never": the server (or its proxy) is away.
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
+# What the `vector` column stores; a server with another encoder is misconfigured.
+EMBEDDING_WIDTH = analysis_model.EMBEDDING_DIMENSIONS
 logger = logging.getLogger(__name__)
 
 
@@ -142,7 +145,7 @@ class InferenceClient:
         outputs = _outputs(body, len(texts))
         try:
             scores = _rows(outputs["scores"], len(texts), len(analysis_schema.EMOTIONS))
-            embeddings = _rows(outputs["embedding"], len(texts), None)
+            embeddings = _rows(outputs["embedding"], len(texts), EMBEDDING_WIDTH)
             items = [
                 TextAnalysis(
                     emotion_scores=[float(value) for value in scores[n]],
@@ -172,7 +175,7 @@ class InferenceClient:
         """
         body = await self._infer(EMBEDDING, texts)
         try:
-            rows = _rows(_outputs(body, len(texts))["embedding"], len(texts), None)
+            rows = _rows(_outputs(body, len(texts))["embedding"], len(texts), EMBEDDING_WIDTH)
             return [[float(value) for value in row] for row in rows]
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise InferenceError(f"malformed {EMBEDDING} response: {exc!r}") from exc
@@ -250,11 +253,11 @@ def _outputs(body: dict[str, Any], count: int) -> dict[str, dict[str, Any]]:
     return outputs
 
 
-def _rows(output: dict[str, Any], count: int, width: int | None) -> list[list[float]]:
+def _rows(output: dict[str, Any], count: int, width: int) -> list[list[float]]:
     """A row-major ``[count, width]`` tensor as rows."""
     shape = output["shape"]
     data = output["data"]
-    if len(shape) != 2 or (width is not None and shape[1] != width):
+    if len(shape) != 2 or shape[1] != width:
         raise ValueError(f"output {output['name']!r} has shape {shape}")
     columns = int(shape[1])
     if len(data) != count * columns:

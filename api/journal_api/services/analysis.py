@@ -7,10 +7,15 @@ The worker (`working.py`) hands a claimed batch to `Analyzer.run`, which:
 2. sends the texts in one request per `analysis_batch_texts` (`clients/inference.py`);
    when the server rejects a request (400), it is retried text by text, so one bad
    text is marked `failed` with the server's reason and the others still succeed;
-3. stores every result guarded by the revision it read, and finishes its job, in one
-   transaction; an entry edited meanwhile is not written and its job is queued again
-   at once, so it is analysed with its new text;
-4. bumps the owners' cache generation after the commit, so cached reads show it.
+3. screens each analysed entry's whole text for crisis language (`services/safety.py`,
+   the embedding model); a text the server refuses to embed is stored unscreened;
+4. stores every result guarded by the revision it read, with its crisis verdict, and
+   finishes its job, in one transaction, together with a `safety_flagged` audit event
+   (ids and numbers, never the text) for a flagged entry; an entry edited meanwhile is
+   not written and its job is queued again at once, so it is analysed with its new text
+   (PostgreSQL triggers keep the per-day aggregates, `emotion_days`, in that same
+   transaction);
+5. bumps the owners' cache generation after the commit, so cached reads show it.
 
 When the server is unavailable the batch is released: back in the queue with the
 attempt refunded and `run_after` at the breaker's next probe, and the worker claims no
@@ -32,9 +37,10 @@ from journal_api import settings as settings_module
 from journal_api.clients import cache as cache_module
 from journal_api.clients import inference
 from journal_api.repositories import analyses as analyses_repo
+from journal_api.repositories import audit as audit_repo
 from journal_api.repositories import jobs as jobs_repo
 from journal_api.services import jobs as jobs_service
-from journal_api.services import user_cache
+from journal_api.services import safety, user_cache
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -128,6 +134,7 @@ class Analyzer:
             try:
                 by_entry[uuid.UUID(str(job.payload["entry_id"]))] = job
             except (KeyError, ValueError):
+                logger.warning("analysis job without an entry id", extra={"job_id": str(job.id)})
                 gone.append(job)  # a malformed payload can never succeed
         async with self._sessionmaker() as session:
             found = await analyses_repo.texts(session, entry_ids=list(by_entry))
@@ -142,6 +149,7 @@ class Analyzer:
         jobs = [w.job for w in work]
         try:
             outcomes, model = await self._analyze([w.text for w in work])
+            screenings = await self._screen(work, outcomes, model_version=model[1])
         except inference.InferenceUnavailable as exc:
             delay = max(exc.retry_after, MIN_RELEASE_SECONDS)
             async with self._sessionmaker() as session:
@@ -156,7 +164,7 @@ class Analyzer:
             return dict.fromkeys((job.id for job in jobs), WAITING)
         except inference.InferenceError as exc:
             return await self._record_failures(work, exc, worker=worker)
-        return await self._store(work, outcomes, model, worker=worker)
+        return await self._store(work, outcomes, screenings, model, worker=worker)
 
     async def _analyze(
         self, texts: list[str]
@@ -176,10 +184,42 @@ class Analyzer:
             model = single_model if single_model[1] else model
         return outcomes, model
 
+    async def _screen(
+        self,
+        work: list[_Work],
+        outcomes: list[inference.TextAnalysis | _Rejected],
+        *,
+        model_version: str,
+    ) -> list[safety.Screening | None]:
+        """The crisis screen of each analysed entry (None: rejected, or not embeddable).
+
+        The whole title and content are screened, as the suggestion routes read them,
+        not the text clipped for analysis: a crisis sentence at the end still counts.
+        """
+        analysed = [i for i, o in enumerate(outcomes) if not isinstance(o, _Rejected)]
+        texts = [_screened_text(work[i].pending) for i in analysed]
+        screenings: list[safety.Screening | None] = [None] * len(work)
+        if not texts:
+            return screenings
+        try:
+            found = await safety.screen_texts(
+                texts,
+                embed=self.client.embed,
+                model=f"{self.client.base_url}#{model_version}",  # the routes' cache key
+            )
+        except inference.InferenceRejected as exc:
+            # Stored unscreened (crisis_flagged null): the suggestion routes screen it live.
+            logger.warning("crisis screen rejected", extra={"error": exc.reason})
+            return screenings
+        for index, screening in zip(analysed, found, strict=True):
+            screenings[index] = screening
+        return screenings
+
     async def _store(
         self,
         work: list[_Work],
         outcomes: list[inference.TextAnalysis | _Rejected],
+        screenings: list[safety.Screening | None],
         model: tuple[str, str],
         *,
         worker: str,
@@ -187,7 +227,7 @@ class Analyzer:
         results: dict[uuid.UUID, str] = {}
         model_name, model_version = model
         async with self._sessionmaker() as session:
-            for item, outcome in zip(work, outcomes, strict=True):
+            for item, outcome, screening in zip(work, outcomes, screenings, strict=True):
                 if isinstance(outcome, _Rejected):
                     stored = await analyses_repo.fail(
                         session,
@@ -199,12 +239,23 @@ class Analyzer:
                     )
                     result = FAILED
                 else:
+                    verdict = _verdict(screening, item.pending.entry_id, model_version)
                     stored = await analyses_repo.store(
                         session,
                         entry_id=item.pending.entry_id,
                         revision=item.pending.revision,
-                        values=_columns(outcome, model_name, model_version, clipped=item.clipped),
+                        values=_columns(outcome, model_name, model_version, clipped=item.clipped)
+                        | verdict,
                     )
+                    if stored and verdict["crisis_flagged"]:
+                        # In the analysis's transaction: the event exists exactly when the
+                        # verdict does. Its details hold ids and numbers, never the text.
+                        await audit_repo.record(
+                            session,
+                            event_type=safety.EVENT_TYPE,
+                            user_id=item.pending.user_id,
+                            details=verdict["crisis_screening"],
+                        )
                     result = DONE
                 results[item.job.id] = await self._settle(session, item, stored, result, worker)
             await session.commit()
@@ -256,6 +307,23 @@ class Analyzer:
             return
         for user_id in user_ids:
             await user_cache.invalidate(self._cache, user_id=user_id)
+
+
+def _screened_text(pending: analyses_repo.Pending) -> str:
+    return f"{pending.title}\n{pending.content}" if pending.title else pending.content
+
+
+def _verdict(
+    screening: safety.Screening | None, entry_id: uuid.UUID, model_version: str
+) -> dict[str, Any]:
+    if screening is None:
+        return {"crisis_flagged": None, "crisis_screening": None}
+    return {
+        "crisis_flagged": screening.flagged,
+        "crisis_screening": safety.audit_details(
+            screening, entry_id=entry_id, model_version=model_version or None
+        ),
+    }
 
 
 def _columns(
