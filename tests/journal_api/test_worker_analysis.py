@@ -363,21 +363,22 @@ def nan_analysis(request: httpx.Request) -> httpx.Response:
     def output(name: str, shape: list[int], data: list[Any]) -> dict[str, Any]:
         return {"name": name, "shape": shape, "datatype": "FP32", "data": data}
 
+    body = {
+        "model_name": "analyzer",
+        "model_version": "nan",
+        "outputs": [
+            output("scores", [count, 28], [0.5] * 28 * count),
+            output("embedding", [count, 384], [float("nan")] * 384 * count),
+            output("labels", [count], ["joy"] * count),
+            output("ekman", [count], ["joy"] * count),
+            output("label", [count], ["positive"] * count),
+            output("polarity", [count], [0.5] * count),
+            output("truncated", [count], [False] * count),
+        ],
+    }
+    # json.dumps writes NaN (httpx's own encoder refuses it), as a buggy server might.
     return httpx.Response(
-        200,
-        json={
-            "model_name": "analyzer",
-            "model_version": "nan",
-            "outputs": [
-                output("scores", [count, 28], [0.5] * 28 * count),
-                output("embedding", [count, 384], [float("nan")] * 384 * count),
-                output("labels", [count], ["joy"] * count),
-                output("ekman", [count], ["joy"] * count),
-                output("label", [count], ["positive"] * count),
-                output("polarity", [count], [0.5] * count),
-                output("truncated", [count], [False] * count),
-            ],
-        },
+        200, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
     )
 
 
