@@ -1,6 +1,6 @@
-"""The journal tables created by migrations 0002 and 0004 match the ORM models exactly (columns,
-types, server defaults, indexes, constraints), so the repositories' SQL and Alembic
-never drift apart."""
+"""The journal tables created by migrations 0002, 0004 and 0005 match the ORM models
+exactly (columns, types, server defaults, indexes, constraints), so the repositories' SQL
+and Alembic never drift apart."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-JOURNAL_TABLES = ("topics", "entries", "search_terms", "entry_analyses")
+JOURNAL_TABLES = ("topics", "entries", "search_terms", "entry_analyses", "emotion_days")
 
 
 def _tables(difference: Any) -> set[str]:

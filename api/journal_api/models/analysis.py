@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import REAL, CheckConstraint, ForeignKey, Index, String, Text, func
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import REAL, CheckConstraint, Date, ForeignKey, Index, String, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from journal_api.models import base
@@ -57,6 +58,13 @@ class EntryAnalysis(base.Base):
     model_name: Mapped[str | None] = mapped_column(Text)
     model_version: Mapped[str | None] = mapped_column(Text)
     analyzed_at: Mapped[dt.datetime | None]
+    # The local day the analysis counts toward in `emotion_days`: set by a trigger the
+    # first time it is done (the entry's created_at in the user's zone), then kept.
+    local_day: Mapped[dt.date | None] = mapped_column(Date)
+    # The worker's crisis screen of the analysed text (`services/safety.py`): the verdict
+    # and `safety.audit_details` (ids and numbers, never the text). Null: not screened.
+    crisis_flagged: Mapped[bool | None]
+    crisis_screening: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = base.created_at_column()
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
@@ -72,4 +80,6 @@ class EntryAnalysis(base.Base):
         ),
         # `reanalyze` looks for analyses made by another model version.
         Index("ix_entry_analyses_model_version", "model_version"),
+        # The shift and theme insights read one user's analyses of a span of local days.
+        Index("ix_entry_analyses_user_id_local_day", "user_id", "local_day"),
     )

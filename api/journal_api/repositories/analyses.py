@@ -34,6 +34,8 @@ RESULT_COLUMNS = (
     "model_name",
     "model_version",
     "analyzed_at",
+    "crisis_flagged",
+    "crisis_screening",
 )
 
 
