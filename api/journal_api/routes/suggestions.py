@@ -3,9 +3,12 @@ from the knowledge base matched to an analysed entry, or to a period of entries.
 
 Safety first: the text is screened (`services/safety.py`) before anything is suggested, and a
 text that reads as self-harm or suicidal intent gets `kind: support` (a supportive message and
-crisis resources for the user's locale) instead of techniques. The screen needs the model
-server; while it is away the phrase rules still run, and a text they do not flag answers 503
-with `Retry-After` rather than suggestions from an incomplete screen. Bodies are cached per
+crisis resources for the user's locale) instead of techniques. An analysed entry carries the
+verdict the worker stored with its analysis (for its current text, with the current crisis
+language): that verdict is used and the text is not embedded again. Any other text is
+screened here, which needs the model server; while it is away the phrase rules still run (on
+every text), and a text they do not flag answers 503 with `Retry-After` rather than
+suggestions from an incomplete screen. Bodies are cached per
 user like entries (every write and every stored analysis invalidates them).
 """
 
@@ -110,10 +113,16 @@ async def entry_suggestions(
             raise errors.Conflict("this entry has not been analysed yet; try again shortly")
         embedding = await semantic_repo.embedding_of(session, user_id=user.id, entry_id=entry_id)
     signals = _signals(analysis, embedding)
+    verdict = stored_verdict(analysis)
     body = await _respond(
-        context, screened=[_text(entry)], unscreened=[], signals=signals,
-        model=analysis.model_version, entries=1,
-    )  # fmt: skip
+        context,
+        screened=[_text(entry)] if verdict is None else [],
+        unscreened=[] if verdict is None else [_text(entry)],
+        verdicts=[] if verdict is None else [verdict],
+        signals=signals,
+        model=analysis.model_version,
+        entries=1,
+    )
     await user_cache.store(cache, cached, body=body, ttl=settings.cache_ttl_seconds)
     return Response(body, media_type=JSON)
 
@@ -138,6 +147,9 @@ async def period_suggestions(
 ) -> Response:
     """Techniques that fit how your entries of the last `days` days read together
     (emotions aggregated over up to 200 analysed entries, by `entry_date`).
+
+    Entries with a stored crisis verdict use it; of the others, the newest 10 are
+    screened with the model and all of them with the phrase rules.
 
     If any of those entries reads as self-harm or suicidal intent, `kind` is `support`.
     """
@@ -167,10 +179,14 @@ async def period_suggestions(
     period = suggestions.aggregate(
         [_signals(a, v) for (_, a), v in zip(analysed, padded, strict=True)], days=days
     )
+    verdicts = [stored_verdict(e.analysis) for e in entries]
+    unknown = [e for e, verdict in zip(entries, verdicts, strict=True) if verdict is None]
+    live = {e.id for e in unknown[:PERIOD_SCREENED]}
     body = await _respond(
         context,
-        screened=[_text(e) for e in entries[:PERIOD_SCREENED]],
-        unscreened=[_text(e) for e in entries[PERIOD_SCREENED:]],
+        screened=[_text(e) for e in entries if e.id in live],
+        unscreened=[_text(e) for e in entries if e.id not in live],
+        verdicts=[verdict for verdict in verdicts if verdict is not None],
         signals=period,
         model=next((a.model_version for _, a in analysed), None),
         entries=len(analysed),
@@ -220,6 +236,22 @@ def _analysed(entry: entry_model.Entry) -> analysis_model.EntryAnalysis | None:
     )
 
 
+def stored_verdict(analysis: analysis_model.EntryAnalysis | None) -> bool | None:
+    """The worker's crisis verdict on the entry's current text, or None when there is none
+    to trust: not analysed, stored unscreened, or screened with another crisis language
+    (rules, exemplars or threshold changed since). An edit clears it with the analysis."""
+    if (
+        analysis is None
+        or analysis.status != analysis_model.Status.DONE
+        or analysis.crisis_flagged is None
+    ):
+        return None
+    screening = analysis.crisis_screening or {}
+    if screening.get("language_version") != crisis.language().version:
+        return None
+    return analysis.crisis_flagged
+
+
 def _signals(
     analysis: analysis_model.EntryAnalysis, embedding: Sequence[float] | None
 ) -> suggestions.Signals:
@@ -243,6 +275,7 @@ async def _respond(
     screened: list[str],
     unscreened: list[str],
     signals: suggestions.Signals,
+    verdicts: Sequence[bool] = (),  # the stored verdicts of texts not in `screened`
     model: str | None,
     entries: int,
     days: int | None = None,
@@ -251,9 +284,9 @@ async def _respond(
     catalog = kb.catalog()
     language = crisis.language()
     flagged_by_rules = any(safety.rule_ids(t, language) for t in screened + unscreened)
-    if flagged_by_rules:
+    if flagged_by_rules or any(verdicts):
         return _support(context, catalog, entries=entries, days=days)
-    if not screened:
+    if not screened and not verdicts:
         return _body(catalog, [], entries=entries, days=days)
     client = context.client
     key = f"{client.base_url if client else ''}#{model}"
@@ -262,7 +295,9 @@ async def _respond(
             raise inference_module.InferenceUnavailable(
                 "no model server is configured", retry_after=NO_SERVER_RETRY_SECONDS
             )
-        screenings = await safety.screen_texts(screened, embed=client.embed, model=key)
+        screenings = (
+            await safety.screen_texts(screened, embed=client.embed, model=key) if screened else []
+        )
         if any(s.flagged for s in screenings):
             return _support(context, catalog, entries=entries, days=days)
         if not entries:
