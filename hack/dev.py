@@ -138,10 +138,31 @@ def _banner(settings: settings_module.Settings, inference: InferenceServer) -> s
             f"log: {inference.log_path})",
             "Emotions, sentiment and an embedding for one text:",
             f"  {analyse}",
+            f"The analysis worker logs to {DATA_DIR / 'worker.log'}; an entry's `analysis` fills in"
+            " within seconds (GET /api/v1/entries/<id>).",
             f"Ctrl-C stops everything; data stays in {DATA_DIR}.",
             "",
         ]
     )
+
+
+def _start_worker(settings: settings_module.Settings) -> subprocess.Popen[bytes]:
+    """The outbox worker (entry analysis) as its own process, configured like the API."""
+    log_path = DATA_DIR / "worker.log"
+    env = {
+        **os.environ,
+        "JOURNAL_API_DATABASE_URL": settings.database_url,
+        "JOURNAL_API_REDIS_URL": settings.redis_url,
+        "JOURNAL_API_WORKER_HEALTH_PORT": str(ports.free_port()),
+    }
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "journal_api", "worker"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 class _Server(uvicorn.Server):
@@ -179,6 +200,7 @@ def run() -> None:
     postgres = PostgresServer(DATA_DIR / "postgres", port=_port(PREFERRED_POSTGRES_PORT))
     redis = RedisServer(DATA_DIR / "redis", port=_port(PREFERRED_REDIS_PORT))
     inference = _inference_server()
+    worker: subprocess.Popen[bytes] | None = None
     try:
         # First, without waiting: the model loads while PostgreSQL starts and migrates.
         print(
@@ -200,6 +222,8 @@ def run() -> None:
         print("==> applying migrations")
         asyncio.run(migrating.run(settings))
         asyncio.run(_ensure_demo_account(settings))
+        print("==> starting the analysis worker (python -m journal_api worker)")
+        worker = _start_worker(settings)
         print("==> waiting for the model server to load and warm up")
         inference.wait_ready(timeout=INFERENCE_READY_TIMEOUT_S)
         logs.configure(settings.log_level)
@@ -214,7 +238,13 @@ def run() -> None:
     finally:
         # Ctrl-C in a terminal also signals Redis and PostgreSQL (same process group),
         # so either may already be stopping: stopping again must not fail.
-        print("==> stopping the model server, Redis and PostgreSQL")
+        print("==> stopping the worker, the model server, Redis and PostgreSQL")
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
         inference.stop()
         redis.stop()
         with contextlib.suppress(subprocess.CalledProcessError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import shlex
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -65,3 +66,38 @@ def test_printed_curl_returns_emotions_sentiment_and_embedding(dev: devrun.DevRu
     assert json.loads(body)["inputs"][0]["data"] == [
         "I finally finished the project and I feel proud"
     ]
+
+
+def test_a_new_entry_is_analysed_within_seconds_and_found_by_meaning(dev: devrun.DevRun) -> None:
+    base = f"http://127.0.0.1:{dev.api_port}/api/v1"
+    login = httpx.post(
+        f"{base}/auth/login",
+        json={"email": "demo@example.com", "password": "journal-demo-password-1"},
+    )
+    assert login.status_code == 200, login.text
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    created = httpx.post(
+        f"{base}/entries",
+        headers=auth,
+        json={
+            "title": "A hard morning",
+            "content": "My dog passed away this morning and I cannot stop crying.",
+        },
+    )
+    assert created.status_code == 201, created.text
+    entry_id = created.json()["id"]
+
+    analysis = None
+    for _ in range(120):  # the worker polls the outbox; a minute is generous
+        analysis = httpx.get(f"{base}/entries/{entry_id}", headers=auth).json()["analysis"]
+        if analysis is not None and analysis.get("status") == "done":
+            break
+        time.sleep(0.5)
+    assert analysis is not None, "the entry was never analysed"
+    assert analysis["status"] == "done", analysis
+
+    found = httpx.get(
+        f"{base}/search", headers=auth, params={"q": "grief over losing a pet", "mode": "semantic"}
+    )
+    assert found.status_code == 200, found.text
+    assert entry_id in [item["entry"]["id"] for item in found.json()["items"]][:3]
