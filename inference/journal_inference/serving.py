@@ -164,7 +164,10 @@ def _server_class() -> Any:
             asyncio.run(self._serve())
 
         async def _load(self) -> None:
-            # Off the event loop, so liveness keeps answering while the session builds.
+            # After the HTTP listener is up (uvicorn's `started`), so liveness answers for the
+            # whole load; off the event loop, so it keeps answering while the session builds.
+            while not self._rest_server._server.started:
+                await asyncio.sleep(0.01)
             await asyncio.get_running_loop().run_in_executor(None, self.engine.load)
             log.info(
                 "model server ready",
