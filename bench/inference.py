@@ -113,13 +113,22 @@ def naive_server(base: Path) -> Iterator[int | None]:
         return
     port = ports.free_port()
     with (base / "naive.log").open("wb") as out:
+        # As a module from the repository root: run as a script, bench/ would shadow the
+        # standard library's `operator` with bench/operator.py.
         process = subprocess.Popen(
-            [result.stdout.strip(), str(ROOT / "bench" / "naive_pipelines.py"), str(port)],
+            [result.stdout.strip(), "-m", "bench.naive_pipelines", str(port)],
+            cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:
-        ports.wait_for_port(port, timeout=300)
+        deadline = time.monotonic() + 300
+        while not ports.port_is_open(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                log(f"reference (a) did not start; see {base / 'naive.log'}")
+                yield None
+                return
+            time.sleep(0.2)
         yield port
     finally:
         process.terminate()

@@ -2,7 +2,7 @@
 
 One `transformers.pipeline` per task (emotion, sentiment, embedding), each running the encoder
 again, called once per request, on torch fp32, behind a threaded HTTP server. Runs in the
-training environment (it needs torch): `python bench/naive_pipelines.py PORT`.
+training environment (it needs torch): `python -m bench.naive_pipelines PORT` from the root.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     threads: int = Field(default=0, ge=0, le=256)
     batching: bool = True
     max_batch_size: int = Field(default=32, ge=1, le=1024)
-    max_batch_wait_ms: float = Field(default=5.0, ge=0, le=1000)
+    max_batch_wait_ms: float = Field(default=2.0, ge=0, le=1000)
     # Request limits: a request over them is a 400, not a slow or failed forward pass.
     max_texts: int = Field(default=64, ge=1, le=4096)
     max_text_chars: int = Field(default=20_000, ge=1, le=1_000_000)
