@@ -166,7 +166,8 @@ def _server_class() -> Any:
         async def _load(self) -> None:
             # After the HTTP listener is up (uvicorn's `started`), so liveness answers for the
             # whole load; off the event loop, so it keeps answering while the session builds.
-            while not self._rest_server._server.started:
+            # uvicorn exposes only a flag for this, no event to wait on.
+            while not self._rest_server._server.started:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
             await asyncio.get_running_loop().run_in_executor(None, self.engine.load)
             log.info(
