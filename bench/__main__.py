@@ -1,4 +1,4 @@
-"""`python -m bench [api|operator|all] [suite options]`: run the benchmark suites.
+"""`python -m bench [api|operator|inference|analysis|all] [suite options]`: run the suites.
 
 Each suite is a module `bench/<suite>.py` with `main(argv)`. `all` (the default) runs
 every suite that exists, one after the other; a suite added later (the operator's)
@@ -11,7 +11,7 @@ import argparse
 import importlib
 import importlib.util
 
-SUITES = ("api", "operator", "inference")
+SUITES = ("api", "operator", "inference", "analysis")
 
 
 def available() -> list[str]:

@@ -138,3 +138,103 @@ def daily(*, days: int, now: dt.datetime, timezone: str, hour: int = 21) -> list
         dt.datetime.combine(today - dt.timedelta(days=n), dt.time(hour), zone)
         for n in range(days - 1, -1, -1)
     ]
+
+
+# Journal-like English for the analysis bench, which needs texts a real encoder can place
+# by meaning (the Zipf pseudo-words above are for full-text search): a few sentence
+# shapes over everyday feelings, topics, activities, people, times and places.
+_FEELINGS = (
+    "anxious", "calm", "grateful", "frustrated", "lonely", "hopeful", "exhausted", "proud",
+    "sad", "excited", "nervous", "relieved", "angry", "content", "overwhelmed", "restless",
+    "peaceful", "guilty", "happy", "bored", "irritated", "optimistic", "worried", "inspired",
+    "disappointed",
+)  # fmt: skip
+_TOPICS = (
+    "work", "my manager", "the project deadline", "money", "the rent", "my sister",
+    "my partner", "my mother", "my dad", "my best friend", "the kids", "the dog", "my health",
+    "my sleep", "the gym", "running", "cooking", "the garden", "the weather", "school",
+    "the exams", "my thesis", "the move", "the new apartment", "a job interview",
+    "the doctor's appointment", "my back pain", "the holidays", "the trip to the coast",
+    "the book I'm reading", "piano practice", "the neighbours", "the car", "the commute",
+    "a difficult conversation", "therapy", "meditation", "my birthday", "the wedding",
+    "grandma's funeral",
+)  # fmt: skip
+_ACTIVITIES = (
+    "went for a long walk", "cooked dinner", "cleaned the whole flat", "worked late",
+    "went running", "read for an hour", "watched an old film", "played guitar",
+    "took a long nap", "went swimming", "finished the report", "baked bread",
+    "did the grocery shopping", "did some yoga", "fixed the bike", "studied for hours",
+    "wrote a letter", "planted tomatoes", "painted the hallway", "sorted out the paperwork",
+)  # fmt: skip
+_PEOPLE = (
+    "with my sister", "with friends", "alone", "with my partner", "with colleagues",
+    "with my mother", "with the kids", "with an old friend",
+)  # fmt: skip
+_TIMES = (
+    "this morning", "tonight", "all day", "after lunch", "at the weekend", "yesterday",
+    "before work", "late at night",
+)  # fmt: skip
+_PLACES = (
+    "by the river", "in the park", "at the office", "at home", "downtown", "at the café",
+    "on the train", "at the beach",
+)  # fmt: skip
+_SENTENCES = (
+    "{time_cap} I felt {feeling} about {topic}.",
+    "I {activity} {people} {place}.",
+    "I keep thinking about {topic} and I feel {feeling}.",
+    "{activity_cap} {time}, which left me {feeling}.",
+    "Not sure why, but {topic} has me {feeling} again.",
+    "Spent {time} on {topic}; honestly I'm {feeling}.",
+    "I want to remember how {feeling} I was {time}.",
+    "Talked {people} about {topic} {place}.",
+    "Tomorrow I have to deal with {topic} and I'm {feeling} about it.",
+    "Slept badly and woke up {feeling}.",
+    "Small win: I {activity} {time}.",
+    "Grateful for {topic} today.",
+    "It rained {time} so I stayed {place}.",
+    "My mind keeps going back to {topic}.",
+    "Everything about {topic} feels {feeling} lately.",
+)
+_QUERIES = (
+    "{feeling} about {topic}",
+    "feeling {feeling} {time}",
+    "{activity} {people}",
+    "{topic} {place}",
+    "why am I {feeling} about {topic} {time}",
+    "times I {activity} {place}",
+)
+
+
+def _slots(rng: random.Random) -> dict[str, str]:
+    activity, time = rng.choice(_ACTIVITIES), rng.choice(_TIMES)
+    return {
+        "feeling": rng.choice(_FEELINGS),
+        "topic": rng.choice(_TOPICS),
+        "activity": activity,
+        "activity_cap": activity.capitalize(),
+        "people": rng.choice(_PEOPLE),
+        "time": time,
+        "time_cap": time.capitalize(),
+        "place": rng.choice(_PLACES),
+    }
+
+
+def journal_texts(count: int, *, seed: int = SEED) -> list[tuple[str, str]]:
+    """``count`` distinct (title, content) journal entries of 4-7 sentences (~50 words)."""
+    rng = random.Random(seed)
+    found: dict[tuple[str, str], None] = {}
+    while len(found) < count:
+        sentences = [rng.choice(_SENTENCES).format(**_slots(rng)) for _ in range(rng.randint(4, 7))]
+        title = rng.choice(_TOPICS).capitalize()
+        found.setdefault((title, " ".join(sentences)), None)
+    return list(found)
+
+
+def journal_queries(count: int, *, seed: int = SEED + 1) -> list[str]:
+    """``count`` distinct short search queries in the vocabulary of `journal_texts`
+    (about 9,800 can be made)."""
+    rng = random.Random(seed)
+    found: dict[str, None] = {}
+    while len(found) < count:
+        found.setdefault(rng.choice(_QUERIES).format(**_slots(rng)), None)
+    return list(found)
