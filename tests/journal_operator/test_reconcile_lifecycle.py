@@ -112,11 +112,7 @@ def test_full_example_reaches_ready_with_children_as_built(
     k8s_cluster.apply(body)
     jp = platforms.wait_ready(k8s_cluster, k8s_namespace, "journal")
     _assert_all_conditions_true(jp)
-    assert [m["name"] for m in jp["status"]["components"]["models"]] == [
-        "emotion",
-        "sentiment",
-        "embedding",
-    ]
+    assert [m["name"] for m in jp["status"]["components"]["models"]] == ["analyzer", "embedding"]
     _assert_built_as_designed(k8s_cluster, jp)
     hpa = k8s_cluster.get("hpa", naming.dns_label("journal-api"), namespace=k8s_namespace)
     assert hpa["spec"]["minReplicas"] == 3
