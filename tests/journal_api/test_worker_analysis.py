@@ -249,6 +249,8 @@ async def test_an_edit_during_analysis_is_not_overwritten_by_the_old_text(
         real_analyze = worker.analyzer.client.analyze
         edits: list[int] = []
 
+        # A spy, not a fake: the real model server still answers; the wrapper only places the
+        # user's edit in the one moment that matters (after the answer, before it is stored).
         async def analyze_then_edit(texts: list[str]) -> inference.Analyses:
             answer = await real_analyze(texts)
             if not edits:  # the user edits after the model answered for the old text

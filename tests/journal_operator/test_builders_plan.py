@@ -17,6 +17,7 @@ import pytest
 from journal_operator import manifests, naming
 from journal_operator.builders import plan
 
+from tests import skips
 from tests.journal_operator import factories, openapi
 
 FULL_SPEC = factories.example("full")["spec"]
@@ -116,7 +117,7 @@ def test_core_children_validate_against_kubernetes_schemas(
 def test_inference_services_validate_against_kserve_crd(name: str) -> None:
     if not openapi.KSERVE_CRD_PATH.exists():
         # KServe's CRD ships only in ../shared (absent on a user's machine); no other copy.
-        pytest.skip(f"KServe's CRD is not at {openapi.KSERVE_CRD_PATH} (../shared absent)")
+        pytest.skip(f"{skips.KSERVE_CRD_ABSENT} {openapi.KSERVE_CRD_PATH} (../shared absent)")
     validator = openapi.kserve_validator()
     services = [m for m in _all(_children(SPECS[name])) if m["kind"] == "InferenceService"]
     assert len(services) == len(factories.platform(SPECS[name]).spec.inference.models)
@@ -128,7 +129,7 @@ def test_default_inference_service_with_grpc_port_validates_against_kserve_crd()
     """One server for every task, HTTP and gRPC ports in the predictor container."""
     if not openapi.KSERVE_CRD_PATH.exists():
         # KServe's CRD ships only in ../shared (absent on a user's machine); no other copy.
-        pytest.skip(f"KServe's CRD is not at {openapi.KSERVE_CRD_PATH} (../shared absent)")
+        pytest.skip(f"{skips.KSERVE_CRD_ABSENT} {openapi.KSERVE_CRD_PATH} (../shared absent)")
     (service,) = [m for m in _all(_children()) if m["kind"] == "InferenceService"]
     openapi.kserve_validator().validate(service)
     (container,) = service["spec"]["predictor"]["containers"]
@@ -220,7 +221,7 @@ def test_kubernetes_validation_rejects_unknown_fields() -> None:
 def test_kserve_validation_rejects_unknown_fields() -> None:
     if not openapi.KSERVE_CRD_PATH.exists():
         # KServe's CRD ships only in ../shared (absent on a user's machine); no other copy.
-        pytest.skip(f"KServe's CRD is not at {openapi.KSERVE_CRD_PATH} (../shared absent)")
+        pytest.skip(f"{skips.KSERVE_CRD_ABSENT} {openapi.KSERVE_CRD_PATH} (../shared absent)")
     service = next(m for m in _all(_children()) if m["kind"] == "InferenceService")
     service["spec"]["predictor"]["minReplica"] = 1
     with pytest.raises(jsonschema.ValidationError, match="minReplica"):
