@@ -55,6 +55,56 @@ async def test_readyz_is_not_ready_before_migrations(
     assert response.json()["schema_revision"] is None
 
 
+@pytest.mark.parametrize(
+    ("revision", "line", "ready"),
+    [
+        ("0005_x", 1, True),  # this build's head
+        ("0007_added_column", 1, True),  # a newer release's expand-only migrations
+        ("0007_dropped_column", 2, False),  # a newer release contracted the schema
+        ("0007_unrecorded", None, False),  # a newer schema whose line nobody recorded
+        ("0004_y", 1, False),  # a revision this build ships, behind its head
+        ("0003_unknown_older", 1, False),  # unknown and numbered before the head
+        ("ffee11_unnumbered", 1, False),
+        (None, 1, False),  # not migrated at all
+    ],
+)
+def test_schema_compatibility_rule(revision: str | None, line: int | None, ready: bool) -> None:
+    known = frozenset({"0004_y", "0005_x"})
+    assert (
+        migrating.schema_compatible(revision, line, head="0005_x", known=known, build_line=1)
+        is ready
+    )
+
+
+async def test_old_pods_stay_ready_while_a_newer_compatible_schema_is_applied(
+    postgres_server: PostgresServer, api_settings: settings_module.Settings
+) -> None:
+    database = "journal_api_newer_schema"
+    url = postgres_server.create_database(database)
+    settings = api_settings.model_copy(update={"database_url": url})
+    await migrating.run(settings)
+    line = migrating.COMPATIBILITY_LINE
+    assert (
+        postgres_server.psql(
+            "SELECT obj_description('alembic_version'::regclass, 'pg_class')", database
+        )
+        == f"journal-api compatibility line {line}"
+    )
+    # What a newer release's migrations Job leaves behind: a revision this build never saw.
+    postgres_server.psql("UPDATE alembic_version SET version_num = '9001_expand_only'", database)
+    async with serving(settings) as client:
+        newer = await client.get("/readyz")
+        postgres_server.psql(
+            f"COMMENT ON TABLE alembic_version IS 'journal-api compatibility line {line + 1}'",
+            database,
+        )
+        contracted = await client.get("/readyz")
+    assert newer.status_code == 200, newer.json()
+    assert newer.json()["schema_revision"] == "9001_expand_only"
+    assert contracted.status_code == 503
+    assert contracted.json()["status"] == "not_ready"
+
+
 async def test_readyz_is_not_ready_without_database(api_settings: settings_module.Settings) -> None:
     from tests.support import ports
 

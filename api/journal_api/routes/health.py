@@ -1,7 +1,9 @@
 """`/healthz` (liveness), `/readyz` (readiness) and `/metrics` (Prometheus).
 
-Ready means: PostgreSQL answers and its schema is at the migration head this build
-ships. Redis is reported but never makes the API unready: the API serves without it.
+Ready means: PostgreSQL answers and its schema is one this build can serve: its own
+migration head, or a newer revision of the same compatibility line (a newer release's
+expand-only migrations; ``migrating.schema_compatible``). Redis is reported but never makes
+the API unready: the API serves without it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from journal_api import deps, migrating
@@ -54,17 +57,22 @@ async def healthz() -> Liveness:
     return Liveness()
 
 
-async def _schema_revision(engine: AsyncEngine) -> str | None:
+def _schema_state(connection: Connection) -> tuple[str | None, int | None]:
+    return migrating.current_revision(connection), migrating.schema_line(connection)
+
+
+async def _schema_revision(engine: AsyncEngine) -> tuple[str | None, int | None]:
     async with engine.connect() as connection:
-        return await connection.run_sync(migrating.current_revision)
+        return await connection.run_sync(_schema_state)
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 async def readyz(request: Request, response: Response, cache: deps.CacheDep) -> Readiness:
-    """Ready to serve: the database answers and its schema is at this build's head."""
+    """Ready to serve: the database answers and its schema is compatible with this build."""
     head: str | None = request.app.state.head_revision
+    line: int | None = None
     try:
-        revision = await asyncio.wait_for(
+        revision, line = await asyncio.wait_for(
             _schema_revision(request.app.state.engine), CHECK_TIMEOUT_SECONDS
         )
         database: Literal["ok", "unreachable"] = "ok"
@@ -74,7 +82,7 @@ async def readyz(request: Request, response: Response, cache: deps.CacheDep) -> 
         redis_ok = await asyncio.wait_for(cache.ping(), CHECK_TIMEOUT_SECONDS)
     except TimeoutError:
         redis_ok = False
-    ready = database == "ok" and revision == head
+    ready = database == "ok" and migrating.schema_compatible(revision, line, head=head)
     response.status_code = 200 if ready else 503
     return Readiness(
         status="ready" if ready else "not_ready",
