@@ -23,6 +23,12 @@ KSERVE_CRD_ABSENT = "KServe's CRD is not at"
 # there is no schema to be rejected by. `tests/cluster/test_control_plane.py`
 KSERVE_STAND_IN_CRD = "only the open-schema stand-in CRD is installed"
 
+# CloudNativePG's real CRDs ship only in ../shared/crds/cnpg, like KServe's: without them there
+# is no schema to validate the Cluster and ScheduledBackup against, offline or on the local
+# control plane (up.sh installs them and the simulated CloudNativePG status only with them).
+# `tests/journal_operator/test_builders_cnpg.py`, `test_reconcile_cnpg.py`
+CNPG_CRD_ABSENT = "CloudNativePG's CRDs are not at"
+
 # No Go toolchain to build the control plane and no kubectl (build.sh exit 3); any other
 # build or start failure is an error, never this skip. `tests/support/cluster_fixtures.py`
 CONTROL_PLANE_UNAVAILABLE = "local Kubernetes control plane unavailable"
@@ -40,6 +46,7 @@ ALLOWED: Mapping[str, str] = {
     "HELM_UNAVAILABLE": HELM_UNAVAILABLE,
     "KSERVE_CRD_ABSENT": KSERVE_CRD_ABSENT,
     "KSERVE_STAND_IN_CRD": KSERVE_STAND_IN_CRD,
+    "CNPG_CRD_ABSENT": CNPG_CRD_ABSENT,
     "CONTROL_PLANE_UNAVAILABLE": CONTROL_PLANE_UNAVAILABLE,
     "TORCH_UNAVAILABLE": TORCH_UNAVAILABLE,
     "GOEMOTIONS_ABSENT": GOEMOTIONS_ABSENT,

@@ -53,6 +53,9 @@ CHILD_RESOURCES: tuple[ChildResource, ...] = (
     ChildResource("networking.k8s.io", "v1", "networkpolicies", "idx_networkpolicies"),
     ChildResource("networking.k8s.io", "v1", "ingresses", "idx_ingresses"),
     ChildResource("serving.kserve.io", "v1beta1", "inferenceservices", "idx_inferenceservices"),
+    # database.mode cnpg; watched only where CloudNativePG is installed (Kopf waits for it).
+    ChildResource("postgresql.cnpg.io", "v1", "clusters", "idx_cnpg_clusters"),
+    ChildResource("postgresql.cnpg.io", "v1", "scheduledbackups", "idx_cnpg_scheduledbackups"),
 )
 SECRETS = ChildResource("", "v1", "secrets", "idx_secrets")
 # Noise the reconcile never reads; dropping it keeps the cache small.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from journal_operator import naming, observe, rollout, spec
+from journal_operator import cnpg_status, naming, observe, rollout, spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +45,12 @@ def workload_facts(w: observe.Workload | None, *, desired: int | None = None) ->
 
 
 def database(p: spec.Platform, observed: observe.Observed) -> Health:
-    """``DatabaseReady``: the PostgreSQL StatefulSet has its pod ready (or it is external)."""
+    """``DatabaseReady``: the PostgreSQL StatefulSet has its pod ready (or it is external).
+
+    With ``cnpg`` it follows the CloudNativePG Cluster's own status (``cnpg_status``).
+    """
+    if p.spec.database.mode == "cnpg":
+        return Health(*cnpg_status.database(p, observed))
     if p.spec.database.mode == "external" and p.spec.database.external is not None:
         secret = p.spec.database.external.secret_ref.name
         return Health(

@@ -105,8 +105,18 @@ def worker_name(p: spec.Platform) -> str:
 
 
 def database_name(p: spec.Platform) -> str:
-    """PostgreSQL StatefulSet and its headless Service."""
+    """PostgreSQL StatefulSet and its headless Service, or the CloudNativePG Cluster."""
     return child_name(p, "postgres", max_length=MAX_STATEFULSET_NAME)
+
+
+def cnpg_rw_service_name(p: spec.Platform) -> str:
+    """The read-write Service CloudNativePG creates for the Cluster (always the primary)."""
+    return f"{database_name(p)}-rw"
+
+
+def cnpg_backup_name(p: spec.Platform) -> str:
+    """The ScheduledBackup of the CloudNativePG Cluster."""
+    return child_name(p, "postgres-backup")
 
 
 def database_init_name(p: spec.Platform) -> str:

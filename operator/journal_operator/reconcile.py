@@ -19,6 +19,7 @@ from typing import Any
 
 from journal_operator import (
     applying,
+    cnpg_status,
     finalizing,
     metrics,
     naming,
@@ -29,6 +30,7 @@ from journal_operator import (
 )
 from journal_operator import settings as settings_mod
 from journal_operator import status as status_mod
+from journal_operator.builders import cnpg as builders_cnpg
 from journal_operator.builders import plan
 from journal_operator.builders import secrets as secret_builders
 from journal_operator.k8s import apply as k8s
@@ -50,6 +52,7 @@ PRUNABLE = frozenset(
         "NetworkPolicy",
         "Ingress",
         "InferenceService",
+        "ScheduledBackup",  # a schedule removed; the Cluster (data) is never pruned
     }
 )
 
@@ -81,6 +84,8 @@ class Context:
     slots: asyncio.Semaphore = dataclasses.field(default_factory=lambda: asyncio.Semaphore(10))
     kserve_installed: bool | None = None
     kserve_checked_at: float = 0.0
+    cnpg_installed: bool = False
+    cnpg_checked_at: float = -KSERVE_RECHECK_SECONDS
 
     def forget(self, namespace: str, name: str) -> None:
         """Drop every cache entry of a deleted platform."""
@@ -231,11 +236,41 @@ async def wait_for_prerequisites(
             )
             if found is None or ref_.key not in (found.get("data") or {}):
                 missing.append(f"Secret {ref_.name} with key {ref_.key}")
+    if p.spec.database.mode == "cnpg":
+        if not await _cnpg_installed(ctx):
+            message = cnpg_status.not_installed_message()
+            await _write_pending(ctx, p, current, message)
+            raise NotYetError(message, delay=30)
+        backup = p.spec.database.cnpg_or_default.backup
+        if backup is not None:
+            creds = backup.s3_credentials
+            found = await k8s.get(
+                ctx.client,
+                api_version="v1",
+                kind="Secret",
+                namespace=p.namespace,
+                name=creds.secret_name,
+            )
+            keys = set((found or {}).get("data") or {})
+            del found  # the object store's keys: only their names are needed
+            for key in (creds.access_key_id_key, creds.secret_access_key_key):
+                if key not in keys:
+                    missing.append(f"Secret {creds.secret_name} with key {key} (backup)")
     if missing:
         message = "waiting for " + ", ".join(missing)
         await _write_pending(ctx, p, current, message)
         raise NotYetError(message, delay=15)
     return plan.resolve_inference_mode(p, kserve_installed=await _kserve_installed(ctx))
+
+
+async def _cnpg_installed(ctx: Context) -> bool:
+    # Like KServe: asked again at most once a minute while it is missing.
+    if not ctx.cnpg_installed and time.monotonic() - ctx.cnpg_checked_at > KSERVE_RECHECK_SECONDS:
+        ctx.cnpg_installed = await k8s.api_group_served(
+            ctx.client, api_version=builders_cnpg.API_VERSION, kind="Cluster"
+        )
+        ctx.cnpg_checked_at = time.monotonic()
+    return ctx.cnpg_installed
 
 
 async def _kserve_installed(ctx: Context) -> bool:
@@ -259,7 +294,7 @@ async def ensure_secrets(
     Values are read back from the existing Secrets, so a restarted operator keeps them.
     """
     db_name, jwt_name = naming.database_secret_name(p), naming.jwt_secret_name(p)
-    needs_db = p.spec.database.mode == "managed"
+    needs_db = p.spec.database.generated_credentials
     key = (
         p.namespace,
         p.name,

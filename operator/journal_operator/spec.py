@@ -264,22 +264,85 @@ class ManagedDatabase(_Model):
     resources: Resources = _resources("250m", "512Mi", "1Gi")
 
 
-class Database(_Model):
-    """Managed or external PostgreSQL."""
+# CloudNativePG's PostgreSQL images with the extensions of its "standard" flavour, pgvector
+# among them (github.com/cloudnative-pg/postgresql-container-images).
+CNPG_DEFAULT_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-standard-bookworm"
+# barman's retention policy syntax: a number of days, weeks or months.
+RETENTION_PATTERN = r"^[1-9][0-9]*[dwm]$"
+# CloudNativePG's ScheduledBackup schedule: six cron fields (seconds first).
+SCHEDULE_PATTERN = r"^(\S+\s+){5}\S+$"
 
-    mode: Literal["managed", "external"] = "managed"
+
+class S3Credentials(_Model):
+    """Where the object store's access keys are: keys of a Secret in the namespace."""
+
+    secret_name: SecretName
+    access_key_id_key: str = Field(default="ACCESS_KEY_ID", min_length=1, max_length=253)
+    secret_access_key_key: str = Field(default="ACCESS_SECRET_KEY", min_length=1, max_length=253)
+
+
+class CnpgBackup(_Model):
+    """Base backups and WAL archive in an S3-compatible object store (barman-cloud)."""
+
+    destination_path: str = Field(min_length=1, max_length=1024, pattern=r"^s3://")
+    endpoint_url: str | None = Field(
+        default=None, max_length=1024, pattern=r"^https?://", alias="endpointURL"
+    )
+    s3_credentials: S3Credentials
+    retention_policy: str = Field(default="30d", max_length=16, pattern=RETENTION_PATTERN)
+    schedule: str | None = Field(default=None, max_length=128, pattern=SCHEDULE_PATTERN)
+
+
+class CnpgMonitoring(_Model):
+    """CloudNativePG's metrics exporter (port 9187 on every instance, always on)."""
+
+    pod_monitor: bool = False
+
+
+class CnpgDatabase(_Model):
+    """A CloudNativePG `Cluster` the operator creates (CloudNativePG must be installed)."""
+
+    instances: int = Field(default=3, ge=1, le=9)
+    image_name: ImageRef = CNPG_DEFAULT_IMAGE
+    storage: str = Field(default="20Gi", max_length=16, pattern=r"^[1-9][0-9]*(Mi|Gi|Ti)$")
+    storage_class_name: str | None = Field(default=None, max_length=253)
+    resources: Resources = _resources("500m", "1Gi", "2Gi")
+    monitoring: CnpgMonitoring = Field(default_factory=CnpgMonitoring)
+    backup: CnpgBackup | None = None
+
+
+DatabaseMode = Literal["managed", "external", "cnpg"]
+
+
+class Database(_Model):
+    """Managed, CloudNativePG or external PostgreSQL."""
+
+    mode: DatabaseMode = "managed"
     managed: ManagedDatabase | None = None
+    cnpg: CnpgDatabase | None = None
     external: External | None = None
 
     @model_validator(mode="after")
     def _one_mode(self) -> Database:
         _require_exclusive(self.mode, managed=self.managed, external=self.external)
+        if self.mode != "cnpg" and self.cnpg is not None:
+            raise ValueError(f"cnpg must not be set when mode is {self.mode}")
         return self
 
     @property
     def managed_or_default(self) -> ManagedDatabase:
         """The managed settings, with defaults when the block is absent."""
         return self.managed or ManagedDatabase()
+
+    @property
+    def cnpg_or_default(self) -> CnpgDatabase:
+        """The CloudNativePG settings, with defaults when the block is absent."""
+        return self.cnpg or CnpgDatabase()
+
+    @property
+    def generated_credentials(self) -> bool:
+        """Whether the operator generates the database's credentials (managed and cnpg)."""
+        return self.mode in ("managed", "cnpg")
 
 
 class ManagedCache(_Model):

@@ -1,6 +1,7 @@
 """OpenAPI schemas of the CRDs, for offline checks of what we build.
 
-Loads our CRD and KServe's real InferenceService CRD, applies structural defaults the way
+Loads our CRD, KServe's real InferenceService CRD and CloudNativePG's Cluster and
+ScheduledBackup CRDs, applies structural defaults the way
 the API server does, and makes a schema strict (unknown fields rejected, as the API
 server's strict field validation does) so that jsonschema can stand in for the server in
 tests without a cluster. Used by tests/journal_operator and tests/crds.
@@ -27,6 +28,13 @@ INVALID = REPO / "tests" / "crds" / "invalid"
 KSERVE_CRD_PATH = (
     REPO.parent / "shared" / "crds" / "kserve" / "full-serving.kserve.io_inferenceservices.yaml"
 )
+
+# CloudNativePG's real CRDs, unmodified (their README says where from); only in ../shared.
+CNPG_CRD_DIR = REPO.parent / "shared" / "crds" / "cnpg"
+CNPG_CRD_FILES = {
+    "Cluster": "postgresql.cnpg.io_clusters.yaml",
+    "ScheduledBackup": "postgresql.cnpg.io_scheduledbackups.yaml",
+}
 
 Schema = dict[str, Any]
 
@@ -67,6 +75,13 @@ def kserve_schema() -> Schema:
 def kserve_validator() -> jsonschema.protocols.Validator:
     """A strict validator for InferenceServices, built once per session."""
     return jsonschema.Draft202012Validator(strict(kserve_schema()))
+
+
+@functools.cache
+def cnpg_validator(kind: str) -> jsonschema.protocols.Validator:
+    """A strict validator for one CloudNativePG kind (the caller skips when it is absent)."""
+    definition = load_yaml(CNPG_CRD_DIR / CNPG_CRD_FILES[kind])
+    return jsonschema.Draft202012Validator(strict(version_schema(definition, "v1")))
 
 
 def apply_defaults(value: Any, schema: Schema) -> Any:

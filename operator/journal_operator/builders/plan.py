@@ -17,6 +17,7 @@ from typing import Literal
 from journal_operator import spec
 from journal_operator.builders import (
     api,
+    cnpg,
     config,
     inference,
     migrations,
@@ -80,7 +81,8 @@ def desired_children(
         Step.MIGRATIONS: _migrations(p) if migrate else [],
         Step.APP: _app(p, version=version, config_hash=config.config_hash(p, secrets)),
         Step.INFERENCE: _inference(p, version=version or p.spec.version, mode=inference_mode),
-        Step.NETWORK: network.network_policies(p),
+        Step.NETWORK: network.network_policies(p)
+        + ([cnpg.network_policy(p)] if p.spec.database.mode == "cnpg" else []),
     }
     return [Group(step, tuple(groups[step])) for step in Step]
 
@@ -100,12 +102,14 @@ def resolve_inference_mode(p: spec.Platform, *, kserve_installed: bool) -> Infer
 
 def _config(p: spec.Platform, secrets: secrets_mod.GeneratedSecrets) -> list[Manifest]:
     children = [config.api_config(p), secrets_mod.jwt_secret(p, secrets)]
-    if p.spec.database.mode == "managed":
+    if p.spec.database.generated_credentials:
         children.append(secrets_mod.database_secret(p, secrets))
     return children
 
 
 def _database(p: spec.Platform) -> list[Manifest]:
+    if p.spec.database.mode == "cnpg":
+        return cnpg.children(p)
     if p.spec.database.mode != "managed":
         return []
     return [

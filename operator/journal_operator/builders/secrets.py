@@ -23,6 +23,7 @@ USERNAME_KEY = "username"
 PASSWORD_KEY = "password"  # noqa: S105 - a key name, not a password
 DATABASE_KEY = "database"
 URI_KEY = "uri"
+BASIC_AUTH = "kubernetes.io/basic-auth"
 JWT_KEY = "key"
 JWT_KID_KEY = "kid"
 JWT_PREVIOUS_KEY = "previous-key"
@@ -56,15 +57,28 @@ class GeneratedSecrets:
 
 
 def database_uri(p: spec.Platform, password: str) -> str:
-    """libpq-style URI of the managed database (the API rewrites it to asyncpg)."""
-    host = naming.service_host(p, naming.database_name(p))
+    """libpq-style URI of the managed database or of the CloudNativePG Cluster's primary.
+
+    The API rewrites it to asyncpg. With `cnpg` the host is the Cluster's read-write Service,
+    which CloudNativePG always points at the current primary (after a failover too).
+    """
+    service = (
+        naming.cnpg_rw_service_name(p)
+        if p.spec.database.mode == "cnpg"
+        else naming.database_name(p)
+    )
+    host = naming.service_host(p, service)
     quoted = urllib.parse.quote(password, safe="")
     return f"postgresql://{DATABASE_USER}:{quoted}@{host}:{DATABASE_PORT}/{DATABASE_NAME}"
 
 
 def database_secret(p: spec.Platform, secrets: GeneratedSecrets) -> Manifest:
-    """The managed database's credentials: username, password, database and uri."""
-    return _secret(
+    """The managed database's credentials: username, password, database and uri.
+
+    With `cnpg` it is a `kubernetes.io/basic-auth` Secret, the type CloudNativePG expects of
+    `bootstrap.initdb.secret` (the extra keys are allowed).
+    """
+    manifest = _secret(
         p,
         naming.database_secret_name(p),
         naming.Component.DATABASE,
@@ -75,6 +89,9 @@ def database_secret(p: spec.Platform, secrets: GeneratedSecrets) -> Manifest:
             URI_KEY: database_uri(p, secrets.database_password),
         },
     )
+    if p.spec.database.mode == "cnpg":
+        manifest["type"] = BASIC_AUTH
+    return manifest
 
 
 def jwt_secret(p: spec.Platform, secrets: GeneratedSecrets) -> Manifest:

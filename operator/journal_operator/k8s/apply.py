@@ -39,11 +39,15 @@ PLURALS: dict[str, str] = {
     "NetworkPolicy": "networkpolicies",
     "Ingress": "ingresses",
     "InferenceService": "inferenceservices",
+    "Cluster": "clusters",  # postgresql.cnpg.io
+    "ScheduledBackup": "scheduledbackups",  # postgresql.cnpg.io
+    "PersistentVolume": "persistentvolumes",
+    "StorageClass": "storageclasses",
     "JournalPlatform": "journalplatforms",
     "Namespace": "namespaces",
     "Event": "events",
 }
-CLUSTER_SCOPED = frozenset({"Namespace"})
+CLUSTER_SCOPED = frozenset({"Namespace", "PersistentVolume", "StorageClass"})
 
 
 @dataclasses.dataclass
