@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # The key before the last rotation: tokens it signed stay valid until they expire.
     jwt_previous_key: SecretStr | None = None
     jwt_previous_kid: str | None = None
+    # Keys the HMAC of audit subjects (emails of failed logins); unset: derived from
+    # `jwt_key`, whose rotation then changes the subjects recorded afterwards (keys.py).
+    audit_key: SecretStr | None = None
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=1)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=1)
 

@@ -3,9 +3,12 @@ whatever the page size and filters."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.journal_api.conftest import MakeUser, TestUser
 
@@ -128,3 +131,47 @@ async def test_an_entry_added_while_paging_is_neither_skipped_nor_repeated(
     rest = await walk(client, user, {"limit": 4, "cursor": first["next_cursor"]})
     seen = [e["id"] for e in first["items"] + rest]
     assert seen == newest_first(created)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+# Cursors a client could make up: well-formed JSON of the old unsigned layout with the
+# wrong types (this one answered 500), a plausible keyset, and garbage.
+FORGED_PAYLOADS = [
+    b'["2024-01-01","2024-01-01T00:00:00+00:00",1]',
+    b'["2024-01-01","2024-01-01T00:00:00+00:00","00000000-0000-0000-0000-000000000000"]',
+    b'{"a": [1, 2]}',
+    b"\xff\xfe",
+]
+
+
+@pytest.mark.parametrize("payload", FORGED_PAYLOADS)
+async def test_a_forged_cursor_is_a_422_naming_cursor(
+    client: httpx.AsyncClient, make_user: MakeUser, payload: bytes
+) -> None:
+    user = await make_user()
+    await seed(client, user)
+    for cursor in (_b64(payload), f"{_b64(payload)}.{_b64(b'0' * 16)}"):
+        response = await client.get(ENTRIES, params={"cursor": cursor}, headers=user.headers)
+        assert response.status_code == 422, (cursor, response.text)
+        assert [error["field"] for error in response.json()["errors"]] == ["cursor"]
+
+
+async def test_a_cursor_with_its_keyset_changed_is_refused(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    await seed(client, user)
+    first = (await client.get(ENTRIES, params={"limit": 3}, headers=user.headers)).json()
+    encoded, signature = first["next_cursor"].split(".")
+    keyset = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    keyset[0] = "2999-12-31"  # skip ahead: only a cursor the API signed may say where
+    altered = f"{_b64(json.dumps(keyset).encode())}.{signature}"
+    response = await client.get(ENTRIES, params={"cursor": altered}, headers=user.headers)
+    assert response.status_code == 422
+    genuine = await client.get(
+        ENTRIES, params={"cursor": first["next_cursor"]}, headers=user.headers
+    )
+    assert genuine.status_code == 200

@@ -4,10 +4,13 @@ none is configured (semantic and hybrid against a real one: `test_routes_search_
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 import pytest
+from journal_api.models import entry as entry_model
+from journal_api.services import search as search_service
 
 from tests.journal_api.conftest import MakeUser, TestUser
 
@@ -85,6 +88,39 @@ async def test_highlight_marks_the_matching_words(
     item = (await search(client, user, q="heron")).json()["items"][0]
     assert "<mark>heron</mark>" in item["highlight"]
     assert "shallow" in item["highlight"]
+
+
+# Markup in an entry, and the control characters the headline uses as its own markers.
+HOSTILE = (
+    "heron <img src=x onerror=alert(1)> The heron & the <b>egret</b> \x01<script>\x02 "
+    "waded 'out' into the heron pool, a<b and c>d, <svg/onload=alert(2)> heron."
+)
+
+
+def markup_of(highlight: str) -> list[str]:
+    return re.findall(r"<[^>]*>", highlight)
+
+
+async def test_highlight_escapes_the_entry_and_marks_only_matches(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    user = await make_user()
+    await write(client, user, HOSTILE, title="<i>Heron</i> day")
+    [item] = (await search(client, user, q="heron")).json()["items"]
+    highlight = item["highlight"]
+    assert set(markup_of(highlight)) == {"<mark>", "</mark>"}, highlight
+    assert highlight.count("<mark>") == highlight.count("</mark>") >= 2
+    assert "&lt;img src=x onerror=alert(1)&gt;" in highlight
+    assert "&amp;" in highlight
+    # The entry's own text comes back unchanged; only the highlight is HTML.
+    assert item["entry"]["content"] == HOSTILE
+
+
+def test_semantic_excerpt_is_escaped_too() -> None:
+    entry = entry_model.Entry(title="<b>Title</b>", content=HOSTILE)
+    excerpt = search_service.excerpt(entry)
+    assert markup_of(excerpt) == []
+    assert excerpt.startswith("&lt;b&gt;Title&lt;/b&gt; — heron &lt;img src=x")
 
 
 async def test_limit_caps_the_hits(client: httpx.AsyncClient, make_user: MakeUser) -> None:

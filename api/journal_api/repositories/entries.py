@@ -9,8 +9,6 @@ own the transaction.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import datetime as dt
 import json
@@ -21,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from journal_api import keys
 from journal_api.models import analysis as analysis_model
 from journal_api.models import entry as entry_model
 
@@ -36,26 +35,29 @@ class Keyset:
     created_at: dt.datetime
     id: uuid.UUID
 
-    def encode(self) -> str:
-        """The opaque cursor clients send back."""
+    def encode(self, key: bytes) -> str:
+        """The opaque cursor clients send back, signed with ``key`` (`keys.CURSOR`)."""
         raw = json.dumps([self.entry_date.isoformat(), self.created_at.isoformat(), str(self.id)])
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return keys.sign(key, raw.encode())
 
     @classmethod
-    def decode(cls, cursor: str) -> Keyset:
-        """Parse a cursor made by `encode`.
+    def decode(cls, cursor: str, key: bytes) -> Keyset:
+        """Parse a cursor made by `encode` with the same ``key``.
+
+        The signature is checked first: a cursor a client made up or altered never
+        reaches the parser, let alone the query.
 
         Raises:
             ValueError: not a cursor this API issued.
         """
+        raw = keys.verify(key, cursor)
         try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             day, created, ident = json.loads(raw)
             created_at = dt.datetime.fromisoformat(created)
             if created_at.tzinfo is None:
                 raise ValueError("naive timestamp")
             return cls(dt.date.fromisoformat(day), created_at, uuid.UUID(ident))
-        except (binascii.Error, UnicodeDecodeError, TypeError, ValueError) as exc:
+        except (UnicodeDecodeError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError("malformed cursor") from exc
 
 

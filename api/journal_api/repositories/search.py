@@ -10,7 +10,8 @@ How a query runs (one statement):
    `ts_rank_cd` on the exact query plus a smaller share of the rank on the corrected
    query, so an exact match beats a typo-corrected one; the title (weight A) counts
    more than the content (weight B).
-4. Only the top `limit` rows get a `ts_headline` snippet, which re-parses the text.
+4. Only the top `limit` rows get a `ts_headline` snippet, which re-parses the text; the
+   snippet is HTML-escaped and only its match markers become `<mark>` (`as_html`).
 
 The vocabulary grows synchronously: entry writes call `remember_words` in their
 transaction. It shrinks in the background: an entry edit or delete queues a
@@ -24,6 +25,7 @@ Called by `services/entries.py`, `services/jobs.py` and `routes/search.py`.
 from __future__ import annotations
 
 import dataclasses
+import html
 import uuid
 
 from sqlalchemy import select, text
@@ -38,8 +40,11 @@ MIN_SIMILARITY = 0.4
 CORRECTED_WEIGHT = 0.5
 # Words outside these lengths are not worth remembering (ids, pasted hashes, "a").
 MIN_WORD_CHARS, MAX_WORD_CHARS = 2, 40
+# ts_headline copies the entry's text as it is: its markers are control characters the
+# text is stripped of first, and `as_html` escapes the rest before they become <mark>s.
+START_MARK, STOP_MARK = "\x01", "\x02"
 HEADLINE_OPTIONS = (
-    "StartSel=<mark>, StopSel=</mark>, MaxFragments=2, MaxWords=20, MinWords=8, "
+    f"StartSel={START_MARK}, StopSel={STOP_MARK}, MaxFragments=2, MaxWords=20, MinWords=8, "
     "FragmentDelimiter= … "
 )
 
@@ -112,7 +117,8 @@ _SEARCH_SQL = text(
         LIMIT :limit
     )
     SELECT r.id, r.score,
-           ts_headline(e.language, coalesce(e.title || ' — ', '') || e.content,
+           ts_headline(e.language,
+                       translate(coalesce(e.title || ' — ', '') || e.content, :marks, '  '),
                        r.corrected, :headline_options) AS highlight
     FROM ranked AS r JOIN entries AS e ON e.id = r.id
     ORDER BY r.score DESC, e.entry_date DESC, e.id
@@ -183,6 +189,7 @@ async def fulltext(
                 "max_corrections": MAX_CORRECTIONS,
                 "corrected_weight": CORRECTED_WEIGHT,
                 "headline_options": HEADLINE_OPTIONS,
+                "marks": START_MARK + STOP_MARK,
             },
         )
     ).all()
@@ -195,4 +202,15 @@ async def fulltext(
         )
     )
     by_id = {entry.id: entry for entry in entries.scalars()}
-    return [Hit(by_id[row.id], float(row.score), row.highlight) for row in rows if row.id in by_id]
+    return [
+        Hit(by_id[row.id], float(row.score), as_html(row.highlight))
+        for row in rows
+        if row.id in by_id
+    ]
+
+
+def as_html(headline: str) -> str:
+    """A headline safe to render as HTML: the entry's text escaped (`<img …>` shows as
+    text), and only the match markers turned into `<mark>…</mark>`."""
+    escaped = html.escape(headline, quote=True)
+    return escaped.replace(START_MARK, "<mark>").replace(STOP_MARK, "</mark>")

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
-from journal_api import deps, errors
+from journal_api import deps, errors, keys
 from journal_api import metrics as metrics_module
 from journal_api.clients import cache as cache_module
 from journal_api.clients import gate
@@ -158,8 +158,9 @@ async def list_entries(
     Pass the response's `next_cursor` as `cursor` for the next page; it is null on the
     last page. A cursor is only valid with the filters it was issued for.
     """
+    cursor_key = keys.derive(settings, keys.CURSOR)
     try:
-        after = entries_repo.Keyset.decode(cursor) if cursor else None
+        after = entries_repo.Keyset.decode(cursor, cursor_key) if cursor else None
     except ValueError:
         raise _invalid("cursor", "query", "not a cursor issued by this API") from None
     cached = await _cached(request, cache, metrics, user=user)
@@ -171,7 +172,7 @@ async def list_entries(
         )
         page = schemas.EntriesPage(
             items=[schemas.EntryPublic.model_validate(row) for row in rows],
-            next_cursor=next_keyset.encode() if next_keyset else None,
+            next_cursor=next_keyset.encode(cursor_key) if next_keyset else None,
         )
     body = page.model_dump_json().encode()
     await user_cache.store(cache, cached, body=body, ttl=settings.cache_ttl_seconds)

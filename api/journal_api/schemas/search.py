@@ -29,8 +29,10 @@ class SearchHit(BaseModel):
         "text rank; semantic: cosine similarity; hybrid: reciprocal-rank-fusion score."
     )
     highlight: str = Field(
-        description="Fragments of the entry with matching words wrapped in <mark>…</mark>; "
-        "the entry's opening words when only its meaning matched."
+        description="HTML, safe to render: fragments of the entry, its text escaped "
+        "(`<` as `&lt;`, `&` as `&amp;`, quotes too), with matching words wrapped in "
+        "<mark>…</mark>, the only markup; the entry's opening words (escaped) when only its "
+        "meaning matched."
     )
     matched_by: list[MatchedBy] = Field(
         description="The rankings that found this entry: fulltext, semantic or both."

@@ -16,6 +16,7 @@ Called by `routes/search.py`.
 from __future__ import annotations
 
 import dataclasses
+import html
 import uuid
 
 from journal_api import settings as settings_module
@@ -164,7 +165,9 @@ async def _semantic(
 
 
 def excerpt(entry: entry_model.Entry) -> str:
-    """The opening words of an entry (title first), for a hit with nothing to mark."""
+    """The opening words of an entry (title first), for a hit with nothing to mark;
+    HTML-escaped, like every highlight."""
     text = f"{entry.title} — {entry.content}" if entry.title else entry.content
     words = text.split()
-    return " ".join(words[:EXCERPT_WORDS]) + (" …" if len(words) > EXCERPT_WORDS else "")
+    opening = " ".join(words[:EXCERPT_WORDS]) + (" …" if len(words) > EXCERPT_WORDS else "")
+    return html.escape(opening, quote=True)
