@@ -10,6 +10,8 @@ job again after an exponential back-off, or marks it `dead` after the last attem
 `services/analysis.Analyzer` together, so their texts share one model-server request.
 While the model server is unavailable (its circuit breaker is open) or not configured,
 the claim leaves analysis jobs in the queue, so they wait without spending attempts.
+Between turns the worker sleeps until a job is queued (`wakeup.py`: `LISTEN`/`NOTIFY`)
+or its poll interval ends, so a new entry is analysed at once.
 
 Why it keeps going: a database error (PostgreSQL restarting, the network gone) ends the
 turn, is logged, and the loop retries with a capped back-off; the pooled engine
@@ -20,7 +22,6 @@ SIGINT stops the loop after the batch in hand, so no claimed job is abandoned mi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import os
@@ -33,7 +34,7 @@ import uuid
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from journal_api import db, liveness
+from journal_api import db, liveness, wakeup
 from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
 from journal_api.clients import cache as cache_module
@@ -66,6 +67,7 @@ class Worker:
         handlers: kind -> handler; `services/jobs.HANDLERS` unless a test swaps some in.
         name: the `locked_by` of this worker's claims.
         analyzer: runs `entry.analyze` jobs; None leaves them queued (no model server).
+        listener: wakes the loop when a job is queued (`wakeup.py`); None polls only.
     """
 
     def __init__(
@@ -77,8 +79,10 @@ class Worker:
         handlers: dict[str, jobs_service.Handler] | None = None,
         name: str | None = None,
         analyzer: analysis_service.Analyzer | None = None,
+        listener: wakeup.Listener | None = None,
     ) -> None:
         self.settings = settings
+        self.listener = listener
         self.analyzer = analyzer
         self.name = name or worker_name()
         self.metrics = metrics
@@ -108,6 +112,10 @@ class Worker:
         outages = 0
         while not self._stopping.is_set():
             self.last_beat = time.monotonic()
+            if self.listener is not None:
+                await self.listener.ensure()
+                # A job queued from here on wakes the next sleep at once.
+                self.listener.event.clear()
             try:
                 claimed = await self.run_once()
             except DATABASE_ERRORS as exc:
@@ -175,9 +183,16 @@ class Worker:
         logger.info("analysis batch finished", extra={"jobs": len(jobs), "results": counts})
 
     async def _sleep(self, seconds: float) -> None:
-        # Wakes at once on stop(), so SIGTERM never waits out a poll interval.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        # Wakes at once on stop(), so SIGTERM never waits out a poll interval, and on a
+        # job notification, so new work does not wait for one either.
+        waits = [asyncio.ensure_future(self._stopping.wait())]
+        if self.listener is not None and self.listener.listening:
+            waits.append(asyncio.ensure_future(self.listener.event.wait()))
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
     async def _schedule_periodic(self) -> None:
         async with self._sessionmaker() as session:
@@ -270,7 +285,10 @@ async def serve(settings: settings_module.Settings) -> None:
         )
     else:
         logger.warning("JOURNAL_API_INFERENCE_URL is not set: analysis jobs stay queued")
-    worker = Worker(settings, sessionmaker=sessionmaker, metrics=metrics, analyzer=analyzer)
+    listener = wakeup.Listener(settings.database_url)
+    worker = Worker(
+        settings, sessionmaker=sessionmaker, metrics=metrics, analyzer=analyzer, listener=listener
+    )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stop)
@@ -286,6 +304,7 @@ async def serve(settings: settings_module.Settings) -> None:
     try:
         await worker.run()
     finally:
+        await listener.close()
         if server is not None:
             server.close()
             await server.wait_closed()

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fastapi import FastAPI
-from journal_api import main, migrating, working
+from journal_api import main, migrating, wakeup, working
 from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
 from journal_api.clients import inference
@@ -60,6 +60,8 @@ def make_settings(
         "jwt_kid": TEST_JWT_KID,
         "rate_limit_per_ip": 1_000_000,
         "rate_limit_per_user": 1_000_000,
+        "rate_limit_auth_per_ip": 1_000_000,
+        "rate_limit_auth_per_account": 1_000_000,
         "login_slowdown_base_seconds": 0.01,
         # Cheap hashing keeps user-heavy tests fast; production keeps the default cost.
         "password_hash_time_cost": 1,
@@ -142,7 +144,7 @@ def make_analysis_user(analysis_client: httpx.AsyncClient) -> MakeUser:
 
 @contextlib.asynccontextmanager
 async def analysis_worker(
-    settings: settings_module.Settings, app: FastAPI
+    settings: settings_module.Settings, app: FastAPI, *, listener: wakeup.Listener | None = None
 ) -> AsyncIterator[working.Worker]:
     """``async with analysis_worker(settings, app) as worker``: a worker on ``app``'s
     database and cache that analyses with ``settings``' model server (its own client and
@@ -158,6 +160,7 @@ async def analysis_worker(
             sessionmaker=app.state.sessionmaker,
             metrics=metrics_module.WorkerMetrics(),
             analyzer=analyzer,
+            listener=listener,
         )
     finally:
         await client.aclose()
@@ -217,11 +220,15 @@ async def register_and_login(
         "/api/v1/auth/register",
         json={"email": email, "password": password, "timezone": timezone},
     )
-    assert response.status_code == 201, response.text
-    user_id = uuid.UUID(response.json()["id"])
+    assert response.status_code == 202, response.text
     response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     tokens = response.json()
+    me = await client.get(
+        "/api/v1/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert me.status_code == 200, me.text
+    user_id = uuid.UUID(me.json()["id"])
     return TestUser(
         email=email,
         password=password,

@@ -1,7 +1,8 @@
 """SQL for the `jobs` outbox: enqueue in the caller's transaction, claim, finish, fail.
 
 Writers call `enqueue` inside the transaction of the write that needs the work, so the
-job commits (or rolls back) with it. The worker (`working.py`) calls the rest, each in
+job commits (or rolls back) with it, and with it a `NOTIFY` that wakes a listening
+worker at once (`wakeup.py`). The worker (`working.py`) calls the rest, each in
 its own short transaction:
 
 - `claim` leases a batch of due jobs with `FOR UPDATE SKIP LOCKED`: concurrent workers
@@ -30,13 +31,15 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from journal_api.models import job as job_model
 
 Status = job_model.Status
+# `enqueue` notifies it; idle workers listen on it (`wakeup.py`).
+NOTIFY_CHANNEL = "journal_jobs"
 # Kept so a dead job's row stays readable; a traceback tail is enough to diagnose.
 MAX_ERROR_CHARS = 2000
 
@@ -105,24 +108,23 @@ async def enqueue(
     running (the caller's own write must make the running one notice; see
     `services/analysis.py`).
     """
-    if dedupe_key is None:
-        session.add(job_model.Job(kind=kind, user_id=user_id, payload=payload or {}))
-        await session.flush()
-        return
-    await session.execute(
-        insert(job_model.Job)
-        .values(
-            id=uuid.uuid4(),
-            kind=kind,
-            user_id=user_id,
-            payload=payload or {},
-            dedupe_key=dedupe_key,
-        )
-        .on_conflict_do_nothing(
+    statement = insert(job_model.Job).values(
+        id=uuid.uuid4(), kind=kind, user_id=user_id, payload=payload or {}, dedupe_key=dedupe_key
+    )
+    if dedupe_key is not None:
+        statement = statement.on_conflict_do_nothing(
             index_elements=["dedupe_key"],
             index_where=text("status IN ('queued', 'running')"),
         )
-    )
+    # One round trip: the NOTIFY is sent only when a row was queued, and delivered only
+    # when the caller's transaction commits.
+    queued = statement.returning(job_model.Job.id).cte("queued")
+    await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")).select_from(queued))
+
+
+async def notify(session: AsyncSession) -> None:
+    """Wake listening workers when the caller's transaction commits (`wakeup.py`)."""
+    await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
 
 
 async def enqueue_unique(
@@ -159,7 +161,10 @@ async def enqueue_unique(
         )
         .returning(job_model.Job.id)
     )
-    return len(result.all())
+    queued = len(result.all())
+    if queued:
+        await notify(session)
+    return queued
 
 
 async def discard_queued(session: AsyncSession, *, dedupe_key: str) -> None:
