@@ -1,10 +1,12 @@
 """The outbox end to end for the search vocabulary: editing or deleting an entry queues a
-`search_terms.refresh` job in the same transaction, and the worker then drops the words
-no remaining entry of that user contains, while keeping every word still in use (and
-other users' words)."""
+`search_terms.refresh` job in the same transaction (one live job per user, however many
+writes), and the worker then drops the words no remaining entry of that user contains,
+while keeping every word still in use (and other users' words); a delete while a prune
+runs is not lost to the dedupe."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -12,6 +14,9 @@ import pytest
 from fastapi import FastAPI
 from journal_api import metrics, working
 from journal_api import settings as settings_module
+from journal_api.models import job as job_model
+from journal_api.repositories import jobs as jobs_repo
+from journal_api.repositories import search as search_repo
 from sqlalchemy import text
 
 from tests.journal_api.conftest import MakeUser, TestUser
@@ -115,3 +120,62 @@ async def test_a_rolled_back_delete_queues_nothing(
     assert response.status_code == 404
     assert await queued_refreshes(app, user) == 0
     assert await queued_refreshes(app, stranger) == 0
+
+
+async def test_a_burst_of_edits_and_deletes_queues_one_refresh_per_user(
+    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, worker: working.Worker
+) -> None:
+    user, other = await make_user(), await make_user()
+    entries = [await write(client, user, f"Rehearsal number {n} with the oboe.") for n in range(4)]
+    theirs = await write(client, other, "The bassoon needs a reed.")
+    for n in range(5):
+        response = await client.patch(
+            f"{ENTRIES}/{entries[0]}", json={"content": f"Edit {n}: cello."}, headers=user.headers
+        )
+        assert response.status_code == 200
+    for entry in entries[1:]:
+        assert (await client.delete(f"{ENTRIES}/{entry}", headers=user.headers)).status_code == 204
+    assert (await client.delete(f"{ENTRIES}/{theirs}", headers=other.headers)).status_code == 204
+    assert await queued_refreshes(app, user) == 1
+    assert await queued_refreshes(app, other) == 1
+    await drain(worker)
+    assert "oboe" not in await vocabulary(app, user)
+    assert await queued_refreshes(app, user) == 0
+
+
+async def test_a_delete_during_a_running_prune_queues_another(
+    app: FastAPI, client: httpx.AsyncClient, make_user: MakeUser, worker: working.Worker
+) -> None:
+    """The prune's snapshot may predate the delete; the delete must then queue a refresh
+    of its own rather than be swallowed by the running job's dedupe key."""
+    user = await make_user()
+    await write(client, user, "The tuba stays.")
+    doomed = await write(client, user, "The sousaphone goes.")
+    edited = await write(client, user, "Scales on the tuba.")
+    await client.patch(
+        f"{ENTRIES}/{edited}", json={"content": "Scales again."}, headers=user.headers
+    )
+    key = job_model.refresh_search_terms_key(user.id)
+    async with app.state.sessionmaker() as prune:
+        # What a worker does with the queued refresh: claim it, prune, keep it running.
+        job_id = await prune.scalar(
+            text(
+                "UPDATE jobs SET status = 'running', locked_by = 'test', "
+                "locked_until = now() + interval '1 minute' WHERE dedupe_key = :key RETURNING id"
+            ),
+            {"key": key},
+        )
+        await prune.commit()
+        await search_repo.prune_words(prune, user_id=user.id)
+        delete = asyncio.create_task(client.delete(f"{ENTRIES}/{doomed}", headers=user.headers))
+        await asyncio.sleep(0.5)
+        # The delete waits for the vocabulary lock the prune holds.
+        assert not delete.done()
+        await jobs_repo.complete(prune, job_id=job_id, worker="test")
+        await prune.commit()
+    assert (await delete).status_code == 204
+    assert await queued_refreshes(app, user) == 1
+    await drain(worker)
+    words = await vocabulary(app, user)
+    assert "sousaphone" not in words
+    assert "tuba" in words

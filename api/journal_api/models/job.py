@@ -38,6 +38,12 @@ def analyze_entry_key(entry_id: uuid.UUID) -> str:
     return f"{Kind.ANALYZE_ENTRY}:{entry_id}"
 
 
+def refresh_search_terms_key(user_id: uuid.UUID) -> str:
+    """The dedupe key of a user's vocabulary refresh: at most one live job per user (one
+    prune covers every edit made before it runs)."""
+    return f"{Kind.REFRESH_SEARCH_TERMS}:{user_id}"
+
+
 class Status:
     QUEUED = "queued"
     RUNNING = "running"

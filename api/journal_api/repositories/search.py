@@ -15,8 +15,8 @@ How a query runs (one statement):
 
 The vocabulary grows synchronously: entry writes call `remember_words` in their
 transaction. It shrinks in the background: an entry edit or delete queues a
-`search_terms.refresh` job, and the worker calls `prune_words`, which drops the words
-no remaining entry of that user contains. A per-user advisory lock orders the two:
+`search_terms.refresh` job (at most one live per user: its dedupe key), and the worker
+calls `prune_words`, which drops the words no remaining entry of that user contains. A per-user advisory lock orders the two:
 writers hold it shared until they commit, the prune holds it exclusively, so a prune
 never deletes a word that an entry committing at the same moment still uses.
 Called by `services/entries.py`, `services/jobs.py` and `routes/search.py`.
@@ -133,12 +133,23 @@ class Hit:
     highlight: str
 
 
-async def remember_words(session: AsyncSession, *, user_id: uuid.UUID, body: str) -> None:
-    """Add the words of ``body`` to the user's search vocabulary (typo corrections)."""
-    # Held until commit: a concurrent `prune_words` waits for this entry to be visible.
+async def hold_vocabulary(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+    """Take the user's vocabulary lock shared until the caller's transaction ends.
+
+    A writer that changes the user's words takes it before queueing the refresh job: a
+    `prune_words` running then either waits for this write to commit (and sees it), or
+    has already committed with its job's removal, so the enqueue is not swallowed by the
+    dedupe key of a job that can no longer see this write.
+    """
     await session.execute(
         _SHARED_LOCK_SQL, {"lock_class": _VOCABULARY_LOCK_CLASS, "user_key": str(user_id)}
     )
+
+
+async def remember_words(session: AsyncSession, *, user_id: uuid.UUID, body: str) -> None:
+    """Add the words of ``body`` to the user's search vocabulary (typo corrections)."""
+    # Held until commit: a concurrent `prune_words` waits for this entry to be visible.
+    await hold_vocabulary(session, user_id=user_id)
     await session.execute(
         _REMEMBER_SQL,
         {

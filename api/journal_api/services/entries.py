@@ -5,7 +5,8 @@ default `entry_date` (today in the user's time zone), (3) stores the entry and i
 for typo-tolerant search in one transaction, and (4) only after the commit bumps the
 user's cache generation, so the next read of any list or insight is fresh. An edit or a
 delete can leave words no entry uses any more; it queues a `search_terms.refresh` job in
-the same transaction, and the worker prunes them (`services/jobs.py`). A new entry, and
+the same transaction (one live job per user), and the worker prunes them
+(`services/jobs.py`). A new entry, and
 an edit of its title or content, also marks its analysis pending and queues one
 `entry.analyze` job per entry in the same transaction (`services/analysis.py` runs it);
 nothing here waits for the model server. Called by `routes/entries.py`.
@@ -59,6 +60,17 @@ async def _queue_analysis(session: AsyncSession, *, entry: entry_model.Entry) ->
         user_id=entry.user_id,
         payload={"entry_id": str(entry.id)},
         dedupe_key=job_model.analyze_entry_key(entry.id),
+    )
+
+
+async def _queue_refresh(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+    # One live refresh per user: a burst of edits leaves one prune, which sees them all
+    # (the caller holds the vocabulary lock, so a prune already running cannot miss it).
+    await jobs_repo.enqueue(
+        session,
+        kind=job_model.Kind.REFRESH_SEARCH_TERMS,
+        user_id=user_id,
+        dedupe_key=job_model.refresh_search_terms_key(user_id),
     )
 
 
@@ -123,7 +135,8 @@ async def update(
         await search_repo.remember_words(
             session, user_id=user.id, body=f"{entry.title or ''} {entry.content}"
         )
-        await jobs_repo.enqueue(session, kind=job_model.Kind.REFRESH_SEARCH_TERMS, user_id=user.id)
+        # After `remember_words` took the vocabulary lock (see `search_repo.hold_vocabulary`).
+        await _queue_refresh(session, user_id=user.id)
         # Reset before queueing: a worker storing an older text's result at this moment
         # either sees the new revision and queues the entry again, or has already
         # finished and deleted its job, so the enqueue below is not swallowed.
@@ -143,6 +156,7 @@ async def delete(
 ) -> None:
     await entries_repo.delete(session, entry=entry)
     await jobs_repo.discard_queued(session, dedupe_key=job_model.analyze_entry_key(entry.id))
-    await jobs_repo.enqueue(session, kind=job_model.Kind.REFRESH_SEARCH_TERMS, user_id=user.id)
+    await search_repo.hold_vocabulary(session, user_id=user.id)
+    await _queue_refresh(session, user_id=user.id)
     await session.commit()
     await user_cache.invalidate(cache, user_id=user.id)
