@@ -87,6 +87,8 @@ def server_environment(postgres: PostgresServer, redis: RedisServer, port: int) 
         "JOURNAL_API_ACCESS_TOKEN_TTL_SECONDS": "7200",
         "JOURNAL_API_RATE_LIMIT_PER_USER": "1000000000",
         "JOURNAL_API_RATE_LIMIT_PER_IP": "1000000000",
+        "JOURNAL_API_RATE_LIMIT_AUTH_PER_IP": "1000000000",
+        "JOURNAL_API_RATE_LIMIT_AUTH_PER_ACCOUNT": "1000000000",
         "JOURNAL_API_LOG_LEVEL": "WARNING",
         "JOURNAL_API_BENCH_ENDPOINTS": "1",
         "JOURNAL_API_PORT": str(port),
@@ -125,11 +127,13 @@ def register(client: httpx.Client, name: str, timezone: str = "UTC") -> tuple[st
     response = client.post(
         "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "timezone": timezone}
     )
-    response.raise_for_status()
-    user_id = response.json()["id"]
+    response.raise_for_status()  # 202: the same answer for a new and a taken email
     tokens = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     tokens.raise_for_status()
-    return user_id, {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    me = client.get("/api/v1/users/me", headers=headers)
+    me.raise_for_status()
+    return me.json()["id"], headers
 
 
 def progress(label: str) -> Any:

@@ -196,6 +196,9 @@ def _stop_on_sigterm() -> None:
 
 def run() -> None:
     _stop_on_sigterm()
+    # A local run asks for development mode explicitly (the default is production, which
+    # refuses to start without a real signing key); the worker inherits it.
+    os.environ.setdefault("JOURNAL_API_ENVIRONMENT", "development")
     _prepare_data_dir()
     postgres = PostgresServer(DATA_DIR / "postgres", port=_port(PREFERRED_POSTGRES_PORT))
     redis = RedisServer(DATA_DIR / "redis", port=_port(PREFERRED_REDIS_PORT))

@@ -57,7 +57,8 @@ def serve(settings: settings_module.Settings, *, workers: int) -> None:
             port=settings.port,
             workers=workers,
             log_config=None,
-            proxy_headers=settings.trust_forwarded_for,
+            # The middleware resolves the client behind JOURNAL_API_TRUSTED_PROXIES.
+            proxy_headers=False,
         )
         return
     uvicorn.run(
@@ -65,7 +66,8 @@ def serve(settings: settings_module.Settings, *, workers: int) -> None:
         host=settings.host,
         port=settings.port,
         log_config=None,
-        proxy_headers=settings.trust_forwarded_for,
+        # The middleware resolves the client behind JOURNAL_API_TRUSTED_PROXIES.
+        proxy_headers=False,
     )
 
 

@@ -36,7 +36,7 @@ def make_engine(settings: settings_module.Settings, *, pooled: bool = True) -> A
         pool_pre_ping=True,
         pool_recycle=1800,
         # Fail fast (503) instead of queueing requests forever when the pool is exhausted.
-        pool_timeout=10,
+        pool_timeout=settings.db_pool_timeout_seconds,
         connect_args={"timeout": 5, "command_timeout": 30},
     )
 

@@ -7,6 +7,7 @@ Everything here comes from `app.state`, filled in by `main.create_app`'s lifespa
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -15,7 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from journal_api import errors, security
+from journal_api import errors, ratelimit, security
 from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
 from journal_api.clients import auth_cache, gate
@@ -53,6 +54,34 @@ async def get_inference(request: Request) -> inference_module.InferenceClient | 
     return client
 
 
+async def get_password_slots(request: Request) -> security.PasswordSlots:
+    slots: security.PasswordSlots = request.app.state.password_slots
+    return slots
+
+
+async def limit_per_account(request: Request, account: str) -> None:
+    """The strict `/auth/*` limit per account (``account``: a keyed hash of the email).
+
+    The per-address one is the middleware's; this one holds however many addresses an
+    attacker spreads the guesses for one email over. Unknown emails count alike.
+
+    Raises:
+        errors.TooManyRequests: over `rate_limit_auth_per_account` per window.
+    """
+    settings: settings_module.Settings = request.app.state.settings
+    limiter: ratelimit.RateLimiter = request.app.state.limiter
+    limit = settings.rate_limit_auth_per_account
+    _, decision, _ = await limiter.hit([(f"auth-account:{account}", limit)])
+    if not decision.allowed:
+        metrics: metrics_module.Metrics = request.app.state.metrics
+        metrics.rate_limited.labels("account").inc()
+        raise errors.TooManyRequests(
+            f"rate limit exceeded ({limit} requests per "
+            f"{settings.rate_limit_window_seconds}s per account)",
+            retry_after=decision.retry_after,
+        )
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; routes commit explicitly, anything else rolls back."""
     async with request.app.state.sessionmaker() as session:
@@ -65,6 +94,7 @@ MetricsDep = Annotated[metrics_module.Metrics, Depends(get_metrics)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 InferenceDep = Annotated[inference_module.InferenceClient | None, Depends(get_inference)]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+PasswordSlotsDep = Annotated[security.PasswordSlots, Depends(get_password_slots)]
 
 
 def _claims(
@@ -99,8 +129,10 @@ async def _auth_state(
     if cached.state is not None:
         return user_schema.AuthUser.model_validate_json(cached.state)
     # A session only on a miss: cached requests never build one.
+    # Sessions ended longer ago than an access token lives need no listing.
+    window = dt.timedelta(seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds)
     async with request.app.state.sessionmaker() as session:
-        user = await users_repo.get_auth_state(session, user_id=user_id)
+        user = await users_repo.get_auth_state(session, user_id=user_id, session_window=window)
     if user is not None and cached.generation is not None:
         await auth_cache.fill(
             cache,
@@ -121,14 +153,19 @@ async def get_current_user(
     """The user the bearer token belongs to, from the auth-state cache or PostgreSQL.
 
     Raises:
-        errors.Unauthorized: no token, an invalid one, a deleted user, or a token issued
-            before the user's `tokens_valid_after` (logout-all, password change).
+        errors.Unauthorized: no token, an invalid one, a deleted user, a token issued
+            before the user's `tokens_valid_after` (logout-all, password change), or one
+            of a session that was ended (logout, refresh-token reuse).
     """
     if not token:
         raise errors.Unauthorized("missing bearer token")
     claims = _claims(request, settings, token)
     user = await _auth_state(request, cache, settings, user_id=claims.user_id)
-    if user is None or claims.issued_at < user.tokens_valid_after.timestamp():
+    if (
+        user is None
+        or claims.issued_at < user.tokens_valid_after.timestamp()
+        or claims.session_id in user.revoked_sessions
+    ):
         raise errors.Unauthorized("token has been revoked")
     request.scope["user_id"] = str(user.id)
     return user

@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from journal_api import db, errors, middleware, migrating, ratelimit
+from journal_api import db, errors, middleware, migrating, ratelimit, security
 from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
 from journal_api.clients import cache as cache_module
@@ -110,11 +110,16 @@ def create_app(settings: settings_module.Settings) -> FastAPI:
         # Benchmark-only ceiling endpoint; never enabled in a deployment.
         app.include_router(bench.router)
     errors.install(app)
+    # Shared by the middleware (per address and user) and `deps.limit_per_account`.
+    app.state.limiter = ratelimit.RateLimiter(
+        cache, window_seconds=settings.rate_limit_window_seconds
+    )
+    app.state.password_slots = security.PasswordSlots(settings)
     app.add_middleware(
         middleware.RequestMiddleware,
         settings=settings,
         metrics=metrics,
-        limiter=ratelimit.RateLimiter(cache, window_seconds=settings.rate_limit_window_seconds),
+        limiter=app.state.limiter,
     )
 
     def openapi() -> dict[str, Any]:

@@ -6,8 +6,11 @@ outermost, so it also sees 404s, 413s, 429s and crashes. In order, for each requ
 1. Take the request id from `X-Request-ID` (or make one) and return it on the response.
 2. Refuse bodies over `max_body_bytes`: by `Content-Length` up front, and by counting
    streamed bytes as the app reads them (never buffering the whole body here).
-3. Apply the per-IP and, for a valid bearer token, the per-user rate limit; the same
-   Redis round trip prefetches that user's auth state and cached body (`clients/gate.py`).
+3. Apply the rate limits: a request with a valid bearer token counts against its user
+   only (clients behind one address do not share a bucket), any other against the
+   client's address (`proxies.py`: the right-most hop outside the trusted proxies), and
+   `/api/v1/auth/*` also against a strict per-address limit. The same Redis round trip
+   prefetches the user's auth state and cached body (`clients/gate.py`).
 4. Turn anything that escaped the exception handlers into a 500 problem (no stack trace
    to the client), then record metrics by route template and log one JSON line.
 """
@@ -24,13 +27,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from journal_api import errors, logs, ratelimit, security
+from journal_api import errors, logs, proxies, ratelimit, security
 from journal_api import metrics as metrics_module
 from journal_api import settings as settings_module
 from journal_api.clients import gate
 
 logger = logging.getLogger("journal_api.access")
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+AUTH_PREFIX = "/api/v1/auth/"
+# How a 429 names the limit that refused the request.
+_LIMIT_NAMES = {"ip": "ip", "user": "user", "auth": "address on /api/v1/auth"}
 MAX_REQUEST_ID_LENGTH = 128
 
 
@@ -49,14 +55,13 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-def client_ip(scope: Scope, *, trust_forwarded_for: bool) -> str:
-    """The client's address; `X-Forwarded-For` only when a trusted proxy sets it."""
-    if trust_forwarded_for:
-        forwarded = _header(scope, b"x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
+def client_ip(scope: Scope, *, trusted: tuple[proxies.Network, ...]) -> str:
+    """The client's address: the socket's peer, or behind ``trusted`` proxies the
+    right-most `X-Forwarded-For` hop outside them."""
     client = scope.get("client")
-    return str(client[0]) if client else "unknown"
+    peer = str(client[0]) if client else None
+    forwarded = _header(scope, b"x-forwarded-for") if trusted else None
+    return proxies.client_address(peer, forwarded, trusted)[:64]
 
 
 class BodyTooLarge(HTTPException):
@@ -86,6 +91,7 @@ class RequestMiddleware:
         self.settings = settings
         self.metrics = metrics
         self.limiter = limiter
+        self.trusted_proxies = proxies.parse(settings.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,7 +101,7 @@ class RequestMiddleware:
         request_id = _request_id(scope)
         token = logs.request_id_var.set(request_id)
         scope["request_id"] = request_id
-        scope["client_ip"] = client_ip(scope, trust_forwarded_for=self.settings.trust_forwarded_for)
+        scope["client_ip"] = client_ip(scope, trusted=self.trusted_proxies)
         state: dict[str, Any] = {"status": 500, "started": False}
 
         async def send_with_id(message: Message) -> None:
@@ -152,10 +158,17 @@ class RequestMiddleware:
     async def _rate_limited(self, scope: Scope) -> JSONResponse | None:
         if scope["path"] in UNLIMITED_PATHS:
             return None
-        checks = [("ip", f"ip:{scope['client_ip']}", self.settings.rate_limit_per_ip)]
+        address = scope["client_ip"]
         user_id = self._bearer_user(scope)
-        if user_id is not None:
-            checks.append(("user", f"user:{user_id}", self.settings.rate_limit_per_user))
+        if scope["path"].startswith(AUTH_PREFIX):
+            checks = [
+                ("ip", f"ip:{address}", self.settings.rate_limit_per_ip),
+                ("auth", f"auth-ip:{address}", self.settings.rate_limit_auth_per_ip),
+            ]
+        elif user_id is not None:
+            checks = [("user", f"user:{user_id}", self.settings.rate_limit_per_user)]
+        else:
+            checks = [("ip", f"ip:{address}", self.settings.rate_limit_per_ip)]
         index, decision, prefetch = await self.limiter.hit(
             [(key, limit) for _, key, limit in checks],
             user_id=user_id,
@@ -171,7 +184,7 @@ class RequestMiddleware:
         return errors.problem_response(
             status=429,
             detail=f"rate limit exceeded ({limit} requests per "
-            f"{self.settings.rate_limit_window_seconds}s per {limit_scope})",
+            f"{self.settings.rate_limit_window_seconds}s per {_LIMIT_NAMES[limit_scope]})",
             request=Request(scope),
             headers={"Retry-After": str(decision.retry_after)},
         )

@@ -3,11 +3,19 @@
 Called by `routes/auth.py`, `deps.py` and the rate limiter. Verification accepts only
 HS256 (so `alg: none` and RS/HS confusion are rejected), takes the key named by the
 token's `kid` header among the current and the previous key, and requires `sub`, `exp`,
-`iat` and `jti`. Keys rotate by moving the current key to JOURNAL_API_JWT_PREVIOUS_KEY.
+`iat`, `jti`, `sid`, and our `iss` and `aud`, with `jwt_leeway_seconds` of clock skew.
+`sid` names the login session (the refresh-token family) a token belongs to, so ending
+that session ends its access tokens at once (`deps.get_current_user`). `iat` is the
+database clock's time of issue, the clock the revocation cut-off is set with. Keys rotate
+by moving the current key to JOURNAL_API_JWT_PREVIOUS_KEY.
+
+Hashing runs in a thread under a per-app semaphore (`PasswordSlots`), so at most
+`password_hash_concurrency` hashes run at once and none ever holds a database connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import secrets
@@ -22,7 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from journal_api import settings as settings_module
 
 ALGORITHM = "HS256"
-REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti"]
+REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "sid", "iss", "aud"]
 
 
 @functools.cache
@@ -58,6 +66,36 @@ def verify_password(
         return False
 
 
+def needs_rehash(settings: settings_module.Settings, password_hash: str) -> bool:
+    """Whether ``password_hash`` was made with other argon2 parameters than the configured."""
+    hasher, _ = _hasher_for(settings)
+    try:
+        return hasher.check_needs_rehash(password_hash)
+    except (InvalidHashError, ValueError):
+        return True
+
+
+class PasswordSlots:
+    """At most ``settings.password_hash_concurrency`` hashes at once, each in a thread.
+
+    One per app (`app.state.password_slots`): argon2 takes a core and its memory cost per
+    hash, so a burst of logins queues here instead of starving every other request of
+    threads and memory. Callers must not hold a database connection while they wait.
+    """
+
+    def __init__(self, settings: settings_module.Settings) -> None:
+        self._settings = settings
+        self._semaphore = asyncio.Semaphore(settings.password_hash_concurrency)
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        async with self._semaphore:
+            return await asyncio.to_thread(verify_password, self._settings, password, password_hash)
+
+    async def hash(self, password: str) -> str:
+        async with self._semaphore:
+            return await asyncio.to_thread(hash_password, self._settings, password)
+
+
 class InvalidTokenError(Exception):
     """The token is malformed, expired, tampered, unsigned or signed by an unknown key."""
 
@@ -67,6 +105,7 @@ class AccessClaims:
     user_id: uuid.UUID
     issued_at: float
     token_id: str
+    session_id: uuid.UUID
 
 
 def _keys(settings: settings_module.Settings) -> dict[str, str]:
@@ -76,13 +115,22 @@ def _keys(settings: settings_module.Settings) -> dict[str, str]:
     return keys
 
 
-def create_access_token(settings: settings_module.Settings, *, user_id: uuid.UUID) -> str:
-    """A signed access token for ``user_id``, valid for ``access_token_ttl_seconds``."""
+def create_access_token(
+    settings: settings_module.Settings,
+    *,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    issued_at: float | None = None,  # the database clock; None (tests, tools): this host's
+) -> str:
+    """A signed access token for ``user_id`` in login session ``session_id``."""
     # iat keeps sub-second precision: a token issued in the same second as a
     # logout-all must still be distinguishable from one issued just after it.
-    now = time.time()
+    now = time.time() if issued_at is None else issued_at
     claims = {
         "sub": str(user_id),
+        "sid": str(session_id),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
         "iat": now,
         "exp": int(now) + settings.access_token_ttl_seconds,
         "jti": uuid.uuid4().hex,
@@ -107,6 +155,9 @@ def decode_access_token(settings: settings_module.Settings, token: str) -> Acces
             token,
             key,
             algorithms=[ALGORITHM],
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            leeway=settings.jwt_leeway_seconds,
             options={"require": REQUIRED_CLAIMS},
         )
         if claims.get("typ") != "access":
@@ -115,6 +166,7 @@ def decode_access_token(settings: settings_module.Settings, token: str) -> Acces
             user_id=uuid.UUID(str(claims["sub"])),
             issued_at=float(claims["iat"]),
             token_id=str(claims["jti"]),
+            session_id=uuid.UUID(str(claims["sid"])),
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidTokenError(str(exc)) from exc

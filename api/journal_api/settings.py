@@ -2,7 +2,9 @@
 
 `Settings()` is built in `__main__` (or by a test) and handed to `create_app`; nothing
 else reads the environment. Secrets are `SecretStr` so they never print by accident,
-and the development placeholder signing key is refused in any other environment.
+and the default environment is production: the development placeholder signing key is
+used only when `JOURNAL_API_ENVIRONMENT=development` is asked for explicitly, and a start
+without a real key anywhere else fails with a message naming the variable to set.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Development-only signing key; `Settings` refuses it outside `environment=development`.
+from journal_api import proxies
+
+# Development-only signing key: used when `environment=development` sets no key, refused
+# in every other environment.
 PLACEHOLDER_JWT_KEY = "dev-only-insecure-jwt-signing-key-change-me"
 MIN_JWT_KEY_LENGTH = 32
 
@@ -28,7 +33,7 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    environment: Literal["development", "test", "staging", "production"] = "development"
+    environment: Literal["development", "test", "staging", "production"] = "production"
     database_url: str = Field(
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/journal",
         description="SQLAlchemy URL; postgresql:// and postgres:// are rewritten to asyncpg.",
@@ -36,8 +41,11 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    # How long a request waits for a pooled connection before answering 503.
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    jwt_key: SecretStr = SecretStr(PLACEHOLDER_JWT_KEY)
+    # Empty: unset (the placeholder in development, a start-up error anywhere else).
+    jwt_key: SecretStr = SecretStr("")
     jwt_kid: str = "k1"
     # The key before the last rotation: tokens it signed stay valid until they expire.
     jwt_previous_key: SecretStr | None = None
@@ -47,6 +55,14 @@ class Settings(BaseSettings):
     audit_key: SecretStr | None = None
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=1)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=1)
+    # Every token names its issuer and audience; others are refused.
+    jwt_issuer: str = Field(default="journal-api", min_length=1)
+    jwt_audience: str = Field(default="journal-api", min_length=1)
+    # Clock skew tolerated between replicas on `exp`/`iat` (tokens' `iat` is the DB clock).
+    jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
+    # A used refresh token presented again this soon by the same client (a retry, a second
+    # tab) gets a new pair instead of revoking its session; later or elsewhere it is a replay.
+    refresh_reuse_grace_seconds: int = Field(default=10, ge=0, le=300)
 
     # argon2id cost (OWASP-level defaults); tests lower it to keep the suite fast.
     password_hash_time_cost: int = Field(default=3, ge=1)
@@ -55,12 +71,18 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=15 * 60, ge=1)
     # Failed attempt n (n >= 2) waits base * 2**(n-2) seconds, capped at 2 s.
     login_slowdown_base_seconds: float = Field(default=0.25, ge=0)
+    # Password hashes computed at once per process (each takes a thread and its memory).
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
 
     rate_limit_window_seconds: int = Field(default=60, ge=1)
     rate_limit_per_user: int = Field(default=600, ge=1)
     rate_limit_per_ip: int = Field(default=1200, ge=1)
-    # Only behind a proxy that sets it: otherwise any client could pick its own IP.
-    trust_forwarded_for: bool = False
+    # `/api/v1/auth/*` per client address, and login/registration per email, per window.
+    rate_limit_auth_per_ip: int = Field(default=30, ge=1)
+    rate_limit_auth_per_account: int = Field(default=10, ge=1)
+    # Proxies whose `X-Forwarded-For` is believed, as comma-separated CIDRs (the operator
+    # sets its Ingress's); the client is the right-most address not in them (proxies.py).
+    trusted_proxies: str = ""
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     cache_ttl_seconds: int = Field(default=300, ge=1)
@@ -136,8 +158,25 @@ class Settings(BaseSettings):
             raise ValueError("JOURNAL_API_INFERENCE_URL must be an http:// or https:// URL")
         return value.rstrip("/") if value is not None else None
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_cidrs(cls, value: str) -> str:
+        try:
+            proxies.parse(value)
+        except ValueError as exc:
+            raise ValueError(f"JOURNAL_API_TRUSTED_PROXIES: {exc}") from None
+        return value
+
     @model_validator(mode="after")
     def _refuse_placeholder_keys(self) -> Self:
+        if not self.jwt_key.get_secret_value():
+            if self.environment != "development":
+                raise ValueError(
+                    f"JOURNAL_API_JWT_KEY is not set: set it to a random value of at least "
+                    f"{MIN_JWT_KEY_LENGTH} characters (environment {self.environment!r}; "
+                    "JOURNAL_API_ENVIRONMENT=development uses a placeholder key for local runs)"
+                )
+            self.jwt_key = SecretStr(PLACEHOLDER_JWT_KEY)
         keys = [self.jwt_key] + ([self.jwt_previous_key] if self.jwt_previous_key else [])
         if self.environment != "development":
             for key in keys:

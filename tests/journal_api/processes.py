@@ -47,6 +47,9 @@ class ApiProcess:
             "JOURNAL_API_CACHE_RETRY_SECONDS": "0.2",
             "JOURNAL_API_PASSWORD_HASH_TIME_COST": "1",
             "JOURNAL_API_PASSWORD_HASH_MEMORY_KIB": "1024",
+            # Tests register and log in many users from one address.
+            "JOURNAL_API_RATE_LIMIT_AUTH_PER_IP": "1000000",
+            "JOURNAL_API_RATE_LIMIT_AUTH_PER_ACCOUNT": "1000000",
             **{f"JOURNAL_API_{key.upper()}": value for key, value in (env or {}).items()},
         }
         self._process: subprocess.Popen[bytes] | None = None

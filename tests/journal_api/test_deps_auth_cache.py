@@ -34,7 +34,10 @@ async def test_a_deleted_users_cached_token_is_refused_at_once(
 ) -> None:
     user = await make_user()
     await warm(app, client, user)
-    assert (await client.delete(ME, headers=user.headers)).status_code == 204
+    deleted = await client.request(
+        "DELETE", ME, headers=user.headers, json={"current_password": user.password}
+    )
+    assert deleted.status_code == 204
 
     response = await client.get("/api/v1/entries", headers=user.headers)
     assert response.status_code == 401

@@ -103,7 +103,9 @@ def test_support_carries_the_message_and_the_chosen_lines() -> None:
 def test_operator_file_replaces_the_shipped_one(tmp_path: Path) -> None:
     path = tmp_path / "resources.json"
     path.write_text(json.dumps(OPERATOR_FILE))
-    settings = settings_module.Settings(_env_file=None, crisis_resources_file=path)
+    settings = settings_module.Settings(
+        _env_file=None, environment="development", crisis_resources_file=path
+    )
     loaded = resources.load(settings.crisis_resources_file)
     assert loaded.version == "operator-1"
     assert names("de-DE") == ["Find A Helpline"]  # the shipped file is untouched
@@ -116,7 +118,10 @@ def test_resources_file_setting_reads_the_environment(
 ) -> None:
     path = tmp_path / "mounted.json"
     monkeypatch.setenv("JOURNAL_API_CRISIS_RESOURCES_FILE", str(path))
-    assert settings_module.Settings(_env_file=None).crisis_resources_file == path
+    assert (
+        settings_module.Settings(_env_file=None, environment="development").crisis_resources_file
+        == path
+    )
 
 
 def test_bad_operator_file_stops_the_app_from_being_built(tmp_path: Path) -> None:

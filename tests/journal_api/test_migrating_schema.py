@@ -53,6 +53,7 @@ def test_two_processes_migrate_concurrently(
     env = {
         **{key: value for key, value in os.environ.items() if not key.startswith("JOURNAL_API_")},
         "JOURNAL_API_DATABASE_URL": url,
+        "JOURNAL_API_ENVIRONMENT": "development",
     }
     runners = [
         subprocess.Popen(

@@ -2,7 +2,7 @@
 
 A real API process keeps registering accounts while PostgreSQL is crash-restarted
 (`immediate` mode). Requests that fail meanwhile fail as 503 problems, never as 500s;
-every registration answered 201 is still there afterwards; and the API serves again
+every registration answered 202 is still there afterwards; and the API serves again
 once PostgreSQL is back, without being restarted itself.
 """
 
@@ -68,8 +68,8 @@ async def test_restart_loses_no_acknowledged_write(
             await writer
             if not postgres_server.initialized() or not _accepts(postgres_server):
                 postgres_server.start()
-        acknowledged = [email for email, status in outcomes.items() if status == 201]
-        failures = {status for status in outcomes.values() if status != 201}
+        acknowledged = [email for email, status in outcomes.items() if status == 202]
+        failures = {status for status in outcomes.values() if status != 202}
         assert acknowledged, "no write was acknowledged at all"
         errors = [line for line in api_process.log().splitlines() if '"ERROR"' in line]
         assert failures <= {503}, f"failures other than 503: {failures}: {errors[:3]}"
@@ -78,7 +78,7 @@ async def test_restart_loses_no_acknowledged_write(
         after = await client.post(
             "/api/v1/auth/register", json={"email": email, "password": TEST_PASSWORD}
         )
-        assert after.status_code == 201
+        assert after.status_code == 202
         for email in acknowledged:
             login = await client.post(
                 "/api/v1/auth/login", json={"email": email, "password": TEST_PASSWORD}

@@ -94,7 +94,12 @@ async def test_deleting_an_entry_or_the_account_deletes_analyses_embeddings_and_
     assert response.status_code == 204
     assert (await left_behind(analysis_app, user.id))["analyses"] == 3
 
-    response = await analysis_client.delete("/api/v1/users/me", headers=user.headers)
+    response = await analysis_client.request(
+        "DELETE",
+        "/api/v1/users/me",
+        headers=user.headers,
+        json={"current_password": user.password},
+    )
     assert response.status_code == 204
     assert await left_behind(analysis_app, user.id) == {
         "analyses": 0,

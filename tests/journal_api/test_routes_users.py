@@ -1,7 +1,8 @@
 """`/api/v1/users/me`: read, update, change password, delete, and isolation between users.
 
 A password change and an account deletion must end every session; a deletion removes
-the account's data but keeps its audit trail.
+the account's data but keeps its audit trail. Both need the current password, whose wrong
+guesses are audited and lock like failed logins.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from journal_api import settings as settings_module
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.journal_api.conftest import MakeUser
+from tests.journal_api.conftest import MakeUser, TestUser
 
 ME = "/api/v1/users/me"
 LOGIN = "/api/v1/auth/login"
@@ -99,11 +100,65 @@ async def test_password_change_ends_every_session_and_is_audited(
     assert count == 1
 
 
+async def delete_me(
+    client: httpx.AsyncClient, user: TestUser, password: str | None = None
+) -> httpx.Response:
+    body = {"current_password": user.password if password is None else password}
+    return await client.request("DELETE", ME, headers=user.headers, json=body)
+
+
+async def test_wrong_current_passwords_are_audited_and_lock_like_failed_logins(
+    client: httpx.AsyncClient, make_user: MakeUser, api_settings: settings_module.Settings
+) -> None:
+    user = await make_user()
+    wrong = {"current_password": "not it at all 1", "new_password": NEW_PASSWORD}
+    attempts = api_settings.login_max_failures
+    statuses = [
+        (await client.patch(ME, headers=user.headers, json=wrong)).status_code
+        for _ in range(attempts)
+    ]
+    assert statuses == [403] * (attempts - 1) + [429]
+    # Locked: even the right current password waits, and so does a login.
+    right = {"current_password": user.password, "new_password": NEW_PASSWORD}
+    locked = await client.patch(ME, headers=user.headers, json=right)
+    assert locked.status_code == 429
+    assert 0 < int(locked.headers["retry-after"]) <= api_settings.login_lockout_seconds
+    login = await client.post(LOGIN, json={"email": user.email, "password": user.password})
+    assert login.status_code == 429
+    failed = await scalar(
+        api_settings,
+        "SELECT count(*) FROM audit_events "
+        "WHERE event_type = 'password_check_failed' AND user_id = :u",
+        u=user.id,
+    )
+    assert failed == attempts
+
+
+async def test_delete_needs_the_current_password(
+    client: httpx.AsyncClient, make_user: MakeUser, api_settings: settings_module.Settings
+) -> None:
+    user = await make_user()
+    missing = await client.delete(ME, headers=user.headers)
+    assert missing.status_code == 422
+    wrong = await delete_me(client, user, "not it at all 1")
+    assert wrong.status_code == 403
+    assert wrong.json()["detail"] == "current_password is incorrect"
+    # A stolen access token alone deletes nothing.
+    assert (await client.get(ME, headers=user.headers)).status_code == 200
+    reason = await scalar(
+        api_settings,
+        "SELECT details->>'reason' FROM audit_events "
+        "WHERE event_type = 'password_check_failed' AND user_id = :u",
+        u=user.id,
+    )
+    assert reason == "account_deletion"
+
+
 async def test_delete_removes_the_account_and_keeps_the_audit_trail(
     client: httpx.AsyncClient, make_user: MakeUser, api_settings: settings_module.Settings
 ) -> None:
     user, bystander = await make_user(), await make_user()
-    assert (await client.delete(ME, headers=user.headers)).status_code == 204
+    assert (await delete_me(client, user)).status_code == 204
     assert (await client.get(ME, headers=user.headers)).status_code == 401
     assert (
         await client.post(REFRESH, json={"refresh_token": user.refresh_token})
@@ -127,7 +182,7 @@ async def test_registration_after_deletion_starts_a_new_account(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     user = await make_user()
-    await client.delete(ME, headers=user.headers)
+    assert (await delete_me(client, user)).status_code == 204
     again = await make_user(email=user.email)
     assert again.id != user.id
     assert (await client.get(ME, headers=user.headers)).status_code == 401

@@ -1,8 +1,11 @@
 """Access-token verification as a client sees it: which tokens open `/users/me`.
 
 Covers expired, tampered, unsigned (`alg: none`), algorithm-confused and unknown-`kid`
-tokens, and key rotation: a token signed with the previous key keeps working after a
-rotation, and one signed with a retired key does not.
+tokens, other issuers and audiences, the clock-skew leeway, and key rotation: a token
+signed with the previous key keeps working after a rotation, and one signed with a
+retired key does not. Each hand-made token differs from an accepted one (`claims_for`,
+checked by `test_a_hand_made_token_with_every_claim_is_accepted`) in exactly the aspect
+under test, so it is refused for that reason and no other.
 """
 
 from __future__ import annotations
@@ -59,12 +62,76 @@ async def test_missing_token_is_401_problem(client: httpx.AsyncClient) -> None:
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-async def test_expired_token_is_rejected(client: httpx.AsyncClient, make_user: MakeUser) -> None:
+def claims_for(user_id: uuid.UUID, **changes: object) -> dict[str, object]:
+    """Claims of a valid access token of ``user_id``, with ``changes``."""
+    now = time.time()
+    claims: dict[str, object] = {
+        "sub": str(user_id),
+        "sid": str(uuid.uuid4()),
+        "iss": "journal-api",
+        "aud": "journal-api",
+        "iat": now,
+        "exp": int(now) + 600,
+        "jti": uuid.uuid4().hex,
+        "typ": "access",
+    }
+    claims.update(changes)
+    return claims
+
+
+def sign(claims: dict[str, object], *, kid: str = TEST_JWT_KID) -> str:
+    return jwt.encode(claims, TEST_JWT_KEY, algorithm="HS256", headers={"kid": kid})
+
+
+async def test_a_hand_made_token_with_every_claim_is_accepted(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
     user = await make_user()
-    now = int(time.time())
-    claims = {"sub": str(user.id), "iat": now - 120, "exp": now - 60, "jti": "x", "typ": "access"}
-    token = jwt.encode(claims, TEST_JWT_KEY, algorithm="HS256", headers={"kid": TEST_JWT_KID})
-    await assert_rejected(client, token)
+    response = await client.get(ME, headers=bearer(sign(claims_for(user.id))))
+    assert response.status_code == 200
+
+
+async def test_expired_token_is_rejected_for_its_expiry(
+    client: httpx.AsyncClient, make_user: MakeUser, api_settings: settings_module.Settings
+) -> None:
+    user = await make_user()
+    # Issued now (after the account's token cut-off), expired just beyond the leeway: the
+    # expiry alone can refuse it. Within the leeway the same token still works.
+    now = time.time()
+    leeway = api_settings.jwt_leeway_seconds
+    expired = claims_for(user.id, iat=now, exp=int(now) - leeway - 2)
+    await assert_rejected(client, sign(expired))
+    within = claims_for(user.id, iat=now, exp=int(now) - leeway + 3)
+    assert (await client.get(ME, headers=bearer(sign(within)))).status_code == 200
+
+
+@pytest.mark.parametrize(("claim", "value"), [("iss", "someone-else"), ("aud", "another-api")])
+async def test_other_issuer_or_audience_is_rejected(
+    client: httpx.AsyncClient, make_user: MakeUser, claim: str, value: str
+) -> None:
+    user = await make_user()
+    await assert_rejected(client, sign(claims_for(user.id, **{claim: value})))
+
+
+@pytest.mark.parametrize("claim", ["sid", "iss", "aud", "iat", "exp", "jti", "sub"])
+async def test_a_missing_claim_is_rejected(
+    client: httpx.AsyncClient, make_user: MakeUser, claim: str
+) -> None:
+    user = await make_user()
+    claims = claims_for(user.id)
+    del claims[claim]
+    await assert_rejected(client, sign(claims))
+
+
+async def test_issued_in_the_future_is_tolerated_only_within_the_leeway(
+    client: httpx.AsyncClient, make_user: MakeUser, api_settings: settings_module.Settings
+) -> None:
+    # Another replica's clock may run a little ahead of ours.
+    user = await make_user()
+    leeway = api_settings.jwt_leeway_seconds
+    ahead = claims_for(user.id, iat=time.time() + leeway - 3)
+    assert (await client.get(ME, headers=bearer(sign(ahead)))).status_code == 200
+    await assert_rejected(client, sign(claims_for(user.id, iat=time.time() + leeway + 30)))
 
 
 async def test_tampered_token_is_rejected(client: httpx.AsyncClient, make_user: MakeUser) -> None:
@@ -79,8 +146,7 @@ async def test_unsigned_alg_none_token_is_rejected(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     user = await make_user()
-    now = int(time.time())
-    claims = {"sub": str(user.id), "iat": now, "exp": now + 600, "jti": "x", "typ": "access"}
+    claims = claims_for(user.id)
     token = f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': TEST_JWT_KID})}.{_b64(claims)}."
     await assert_rejected(client, token)
 
@@ -89,8 +155,7 @@ async def test_other_algorithm_with_the_same_key_is_rejected(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     user = await make_user()
-    now = int(time.time())
-    claims = {"sub": str(user.id), "iat": now, "exp": now + 600, "jti": "x", "typ": "access"}
+    claims = claims_for(user.id)
     with warnings.catch_warnings():  # pyjwt warns that our key is short for HS512
         warnings.simplefilter("ignore")
         token = jwt.encode(claims, TEST_JWT_KEY, algorithm="HS512", headers={"kid": TEST_JWT_KID})
@@ -99,10 +164,8 @@ async def test_other_algorithm_with_the_same_key_is_rejected(
 
 async def test_unknown_kid_is_rejected(client: httpx.AsyncClient, make_user: MakeUser) -> None:
     user = await make_user()
-    now = int(time.time())
-    claims = {"sub": str(user.id), "iat": now, "exp": now + 600, "jti": "x", "typ": "access"}
-    token = jwt.encode(claims, TEST_JWT_KEY, algorithm="HS256", headers={"kid": "someone-else"})
-    await assert_rejected(client, token)
+    claims = claims_for(user.id)
+    await assert_rejected(client, sign(claims, kid="someone-else"))
 
 
 @pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "Bearer", "x" * 5000])
@@ -143,12 +206,14 @@ async def test_retired_key_is_rejected(
 
 
 def test_tokens_carry_the_required_claims(api_settings: settings_module.Settings) -> None:
-    user_id = uuid.uuid4()
-    token = security.create_access_token(api_settings, user_id=user_id)
+    user_id, session_id = uuid.uuid4(), uuid.uuid4()
+    token = security.create_access_token(api_settings, user_id=user_id, session_id=session_id)
     header = jwt.get_unverified_header(token)
-    claims = jwt.decode(token, TEST_JWT_KEY, algorithms=["HS256"])
+    claims = jwt.decode(token, TEST_JWT_KEY, algorithms=["HS256"], audience="journal-api")
     assert header["alg"] == "HS256"
     assert header["kid"] == TEST_JWT_KID
-    assert {"sub", "exp", "iat", "jti"} <= set(claims)
+    assert {"sub", "exp", "iat", "jti", "sid", "iss", "aud"} <= set(claims)
     assert claims["sub"] == str(user_id)
+    assert claims["sid"] == str(session_id)
+    assert claims["iss"] == claims["aud"] == "journal-api"
     assert claims["exp"] - claims["iat"] <= api_settings.access_token_ttl_seconds

@@ -38,9 +38,11 @@ def test_environment_variables_configure_everything(monkeypatch: pytest.MonkeyPa
 
 
 def test_the_model_server_is_optional_and_must_be_an_http_url() -> None:
-    assert settings_module.Settings(_env_file=None).inference_url is None
+    assert settings_module.Settings(_env_file=None, environment="development").inference_url is None
     with pytest.raises(pydantic.ValidationError, match="JOURNAL_API_INFERENCE_URL"):
-        settings_module.Settings(_env_file=None, inference_url="analyzer:8080")
+        settings_module.Settings(
+            _env_file=None, environment="development", inference_url="analyzer:8080"
+        )
 
 
 @pytest.mark.parametrize("environment", ["test", "staging", "production"])
@@ -58,6 +60,15 @@ def test_short_key_is_refused_in_production() -> None:
         )
 
 
+def test_production_is_the_default_and_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JOURNAL_API_ENVIRONMENT", raising=False)
+    monkeypatch.delenv("JOURNAL_API_JWT_KEY", raising=False)
+    with pytest.raises(pydantic.ValidationError, match="JOURNAL_API_JWT_KEY is not set"):
+        settings_module.Settings(_env_file=None)
+    settings = settings_module.Settings(_env_file=None, jwt_key=pydantic.SecretStr(STRONG_KEY))
+    assert settings.environment == "production"
+
+
 def test_placeholder_key_is_allowed_in_development() -> None:
     settings = settings_module.Settings(_env_file=None, environment="development")
     assert settings.jwt_key.get_secret_value() == settings_module.PLACEHOLDER_JWT_KEY
@@ -67,8 +78,37 @@ def test_previous_key_needs_its_kid() -> None:
     with pytest.raises(pydantic.ValidationError, match="PREVIOUS"):
         settings_module.Settings(
             _env_file=None,
+            environment="development",
             jwt_previous_key=pydantic.SecretStr(STRONG_KEY),
         )
+
+
+@pytest.mark.parametrize("command", ["serve", "worker", "migrate"])
+def test_a_start_without_a_key_names_the_variable(command: str) -> None:
+    # No JOURNAL_API_* at all: production by default, so no placeholder key.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("JOURNAL_API_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "journal_api", command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "JOURNAL_API_JWT_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("TRUSTED_PROXIES", "10.0.0.0/8, not-a-net"), ("JWT_LEEWAY_SECONDS", "-1")]
+)
+def test_bad_security_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(f"JOURNAL_API_{name}", value)
+    with pytest.raises(pydantic.ValidationError, match=name.lower()):
+        settings_module.Settings(_env_file=None, environment="development")
 
 
 def test_server_refuses_to_start_with_the_placeholder_key_in_production() -> None:

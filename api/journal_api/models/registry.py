@@ -6,6 +6,16 @@ module, add one import line below (alphabetical); nothing else needs to change.
 
 from __future__ import annotations
 
-from journal_api.models import analysis, audit, emotion_day, entry, job, token, topic, user
+from journal_api.models import (
+    analysis,
+    audit,
+    emotion_day,
+    entry,
+    job,
+    login_failure,
+    token,
+    topic,
+    user,
+)
 
-MODULES = (analysis, audit, emotion_day, entry, job, token, topic, user)
+MODULES = (analysis, audit, emotion_day, entry, job, login_failure, token, topic, user)

@@ -29,3 +29,6 @@ class RefreshToken(base.Base):
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+    # Keyed hash of the client (address, user agent) that used it: a retry by the same
+    # client within the grace window is not a replay (`routes/auth.refresh`).
+    used_by: Mapped[str | None] = mapped_column(String(64))

@@ -1,4 +1,4 @@
-"""The `users` table: an account, its login state, and its token cut-off.
+"""The `users` table: an account and its token cut-off (failed logins: `login_failures`).
 
 Every user-owned table references `users.id` with `ON DELETE CASCADE`, so deleting a
 user removes everything derived from it (see `repositories/users.delete`).
@@ -27,6 +27,5 @@ class User(base.Base):
     created_at: Mapped[dt.datetime] = base.created_at_column()
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     # Access tokens issued before this instant are refused (logout-all, password change).
+    # Set with the database clock, like the tokens' `iat` it is compared with.
     tokens_valid_after: Mapped[dt.datetime] = mapped_column(server_default=func.now())
-    failed_login_count: Mapped[int] = mapped_column(server_default="0")
-    locked_until: Mapped[dt.datetime | None]

@@ -18,11 +18,17 @@ from journal_api.models import audit as audit_model
 
 class EventType:
     REGISTRATION = "registration"
+    # Someone tried to register the account's email again: for its owner's eyes (the
+    # registration answer is the same as for a new email, so as not to reveal the account).
+    REGISTRATION_EXISTING = "registration_existing"
     LOGIN_SUCCESS = "login_success"
     LOGIN_FAILURE = "login_failure"
     ACCOUNT_LOCKED = "account_locked"
     TOKEN_REUSE_DETECTED = "token_reuse_detected"  # noqa: S105 (an event name)
     PASSWORD_CHANGE = "password_change"  # noqa: S105 (an event name)
+    PASSWORD_CHECK_FAILED = "password_check_failed"  # noqa: S105 (an event name)
+    REFRESH_RETRIED = "refresh_retried"
+    LOGOUT = "logout"
     EXPORT = "export"
     ACCOUNT_DELETED = "account_deleted"
     LOGOUT_ALL = "logout_all"

@@ -5,15 +5,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request, Response, status
 
-from journal_api import deps, errors, security
+from journal_api import deps, errors
 from journal_api.clients import auth_cache
 from journal_api.models import user as user_model
 from journal_api.repositories import audit, tokens, users
 from journal_api.schemas import user as schemas
+from journal_api.services import credentials
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -32,11 +31,13 @@ async def update_me(
     session: deps.SessionDep,
     settings: deps.SettingsDep,
     cache: deps.CacheDep,
+    slots: deps.PasswordSlotsDep,
 ) -> user_model.User:
     """Change the display name, the time zone, or the password.
 
     A password change needs `current_password`, signs out every session (all refresh and
-    access tokens stop working) and is audited.
+    access tokens stop working) and is audited. Wrong current passwords count towards the
+    same lock as failed logins (429 with Retry-After once locked).
     """
     user = await users.get(session, user_id=current.id)
     if user is None:  # deleted since the auth state was read
@@ -44,21 +45,25 @@ async def update_me(
     if body.new_password is not None:
         if not body.current_password:
             raise errors.Forbidden("current_password is required to change the password")
-        valid = await asyncio.to_thread(
-            security.verify_password, settings, body.current_password, user.password_hash
-        )
-        if not valid:
-            raise errors.Forbidden("current_password is incorrect")
-        user.password_hash = await asyncio.to_thread(
-            security.hash_password, settings, body.new_password
-        )
-        await tokens.revoke_all(session, user_id=user.id)
-        await users.revoke_access_tokens(session, user_id=user.id)
-        await audit.record(
+        context = deps.audit_context(request)
+        await credentials.check_current_password(
             session,
-            event_type=audit.EventType.PASSWORD_CHANGE,
+            settings,
+            slots,
             user_id=user.id,
-            **deps.audit_context(request),
+            email=user.email,
+            stored_hash=user.password_hash,
+            password=body.current_password,
+            action="password_change",
+            context=context,
+        )
+        new_hash = await slots.hash(body.new_password)
+        # The cut-off (with the new hash) first: its row lock orders it against refreshes
+        # in flight, so the revocation below sees every token they issue.
+        await users.revoke_access_tokens(session, user_id=user.id, password_hash=new_hash)
+        await tokens.revoke_all(session, user_id=user.id)
+        await audit.record(
+            session, event_type=audit.EventType.PASSWORD_CHANGE, user_id=user.id, **context
         )
     if "display_name" in body.model_fields_set:
         user.display_name = body.display_name
@@ -75,19 +80,43 @@ async def update_me(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=errors.responses(401),
+    responses=errors.responses(401, 403),
 )
 async def delete_me(
-    request: Request, user: deps.CurrentUser, session: deps.SessionDep, cache: deps.CacheDep
+    body: schemas.AccountDeletion,
+    request: Request,
+    current: deps.CurrentUser,
+    session: deps.SessionDep,
+    settings: deps.SettingsDep,
+    cache: deps.CacheDep,
+    slots: deps.PasswordSlotsDep,
 ) -> None:
-    """Delete the account and everything derived from it. The audit trail keeps only the
-    account id."""
+    """Delete the account and everything derived from it; `current_password` confirms it.
+
+    A wrong password is a 403 and counts towards the login lock. The audit trail keeps
+    only the account id.
+    """
+    user = await users.get(session, user_id=current.id)
+    if user is None:  # deleted meanwhile
+        raise errors.Unauthorized("token has been revoked")
+    context = deps.audit_context(request)
+    await credentials.check_current_password(
+        session,
+        settings,
+        slots,
+        user_id=user.id,
+        email=user.email,
+        stored_hash=user.password_hash,
+        password=body.current_password,
+        action="account_deletion",
+        context=context,
+    )
     await audit.record(
         session,
         event_type=audit.EventType.ACCOUNT_DELETED,
         user_id=None,
         subject=str(user.id),
-        **deps.audit_context(request),
+        **context,
     )
     await users.delete(session, user_id=user.id)
     await session.commit()

@@ -30,6 +30,25 @@ class RegisterRequest(BaseModel):
     timezone: user_schemas.TimeZone = "UTC"
 
 
+REGISTRATION_ACCEPTED = (
+    "registration accepted: log in with this email and password. If the email already "
+    "had an account, that account is unchanged and its owner is told."
+)
+
+
+class RegistrationAccepted(BaseModel):
+    """The same answer for a new and an already registered email (no enumeration)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "ada@example.com", "detail": REGISTRATION_ACCEPTED}]
+        }
+    )
+
+    email: str
+    detail: str = REGISTRATION_ACCEPTED
+
+
 class LoginRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

@@ -105,6 +105,17 @@ class UserUpdate(BaseModel):
     new_password: NewPassword | None = None
 
 
+class AccountDeletion(BaseModel):
+    """DELETE /users/me: the current password confirms it (a stolen access token cannot)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"current_password": "correct horse battery 9"}]},
+    )
+
+    current_password: str = Field(min_length=1, max_length=1024)
+
+
 class AuthUser(BaseModel):
     """The signed-in user as `deps.CurrentUser` gives it: the profile plus the token cut-off.
 
@@ -121,3 +132,6 @@ class AuthUser(BaseModel):
     created_at: dt.datetime
     # Access tokens issued before this instant are refused (logout-all, password change).
     tokens_valid_after: dt.datetime
+    # Sessions (`sid`) ended lately (logout, refresh-token reuse): their access tokens are
+    # refused before they expire.
+    revoked_sessions: list[uuid.UUID] = []
