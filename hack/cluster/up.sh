@@ -11,6 +11,7 @@
 #   CLUSTER_NODES     number of KWOK nodes (default: 3; each 64 cpu / 512Gi / 500 pods)
 #   CLUSTER_TIMEOUT   seconds to wait for apiserver/nodes/CRDs (default: 180)
 #   KSERVE_CRD_DIR    dir with full-serving.kserve.io_inferenceservices.yaml (default: <repo>/../shared/crds/kserve)
+#   CNPG_CRD_DIR      dir with CloudNativePG's postgresql.cnpg.io_*.yaml (default: <repo>/../shared/crds/cnpg)
 #   KUBECTL           kubectl binary (default: the one build.sh made, else kubectl on PATH)
 # Usage: bash hack/cluster/up.sh   then   KUBECONFIG=.local/kubeconfig kubectl get nodes
 set -euo pipefail
@@ -30,6 +31,8 @@ nodes="${CLUSTER_NODES:-3}"
 timeout_s="${CLUSTER_TIMEOUT:-180}"
 kserve_dir="${KSERVE_CRD_DIR:-$repo/../shared/crds/kserve}"
 [[ -d "$kserve_dir" ]] && kserve_dir="$(cd "$kserve_dir" && pwd)"
+cnpg_dir="${CNPG_CRD_DIR:-$repo/../shared/crds/cnpg}"
+[[ -d "$cnpg_dir" ]] && cnpg_dir="$(cd "$cnpg_dir" && pwd)"
 # Prefer the kubectl built with the control plane (same version as the server), then PATH.
 built_kubectl="$(bash "$repo/hack/cluster/build.sh" --print-bin-dir)/kubectl"
 if [[ -z "${KUBECTL:-}" && -x "$built_kubectl" ]]; then kubectl_bin="$built_kubectl"; else kubectl_bin="${KUBECTL:-kubectl}"; fi
@@ -159,6 +162,13 @@ else
   crd_files+=("$here/crds/inferenceservices.serving.kserve.io.yaml")
   kserve_kind="open-schema stand-in (hack/cluster/crds)"
 fi
+# CloudNativePG's real CRDs when available (database.mode cnpg); there is no stand-in: without
+# them the simulated CloudNativePG controller does not start and the cnpg tests skip.
+cnpg_installed=false
+if [[ -f "$cnpg_dir/postgresql.cnpg.io_clusters.yaml" ]]; then
+  for f in "$cnpg_dir"/postgresql.cnpg.io_*.yaml; do crd_files+=("$f"); done
+  cnpg_installed=true
+fi
 shopt -s nullglob
 for f in "$repo"/crds/*.yaml "$repo"/crds/*.yml; do crd_files+=("$f"); done
 shopt -u nullglob
@@ -172,7 +182,7 @@ crds_established() {
     | grep -v '=True$' | grep -q .
 }
 poll "CRDs did not become Established" crds_established
-log "installed ${#crd_files[@]} CRD file(s); InferenceService: $kserve_kind"
+log "installed ${#crd_files[@]} CRD file(s); InferenceService: $kserve_kind; CloudNativePG: $cnpg_installed"
 
 # The simulated KServe controller (stages-crd/isvc-ready.yaml) is a second kwok process that
 # manages no nodes and only runs the custom-resource stages. It starts after the CRDs are
@@ -180,12 +190,19 @@ log "installed ${#crd_files[@]} CRD file(s); InferenceService: $kserve_kind"
 sim_pid_file="$cluster_dir/pids/kserve-simulator.pid"
 if ! { [[ -f "$sim_pid_file" ]] && kill -0 "$(cat "$sim_pid_file")" 2>/dev/null; }; then
   stage_cfg=()
-  for f in "$here"/stages-crd/*.yaml; do stage_cfg+=(--config "$f"); done
+  for f in "$here"/stages-crd/*.yaml; do
+    # The simulated CloudNativePG controller only where its CRDs are (kwok refuses unknown kinds).
+    [[ "$(basename "$f")" == cnpg-* && "$cnpg_installed" != true ]] && continue
+    stage_cfg+=(--config "$f")
+  done
   # The cluster's own copy of the kwok binary, so down.sh recognises the process as this cluster's.
   # kwok needs complete discovery at start. Right after a CRD install the server can fail
   # it for a few seconds more even once the group answers (seen: the first start usually
   # exits), so wait for the group, then retry a start that dies in its first seconds.
   poll "the InferenceService API is not served yet" k get --raw /apis/serving.kserve.io/v1beta1
+  if [[ "$cnpg_installed" == true ]]; then
+    poll "the CloudNativePG Cluster API is not served yet" k get --raw /apis/postgresql.cnpg.io/v1
+  fi
   for attempt in 1 2 3 4 5; do
     nohup "$cluster_dir/bin/kwok-controller" --kubeconfig "$cluster_dir/kubeconfig.yaml" "${stage_cfg[@]}" \
       --manage-single-node "kserve-simulator-manages-no-node" --server-address "" \

@@ -66,10 +66,13 @@ def test_crd_reapplies_server_side(crd_installed: LocalCluster) -> None:
     assert CRD_NAME in result.stdout
 
 
-@pytest.mark.parametrize("example", ["minimal", "full"])
+@pytest.mark.parametrize("example", ["minimal", "full", "cnpg"])
 def test_example_is_accepted(crd_installed: LocalCluster, namespace: str, example: str) -> None:
-    result = kubectl.apply(crd_installed, namespace, openapi.EXAMPLES / f"{example}.yaml")
+    path = openapi.EXAMPLES / f"{example}.yaml"
+    result = kubectl.apply(crd_installed, namespace, path)
     assert result.returncode == 0, result.stderr
+    # Two examples share a name with different database modes, which is immutable.
+    kubectl.run(crd_installed, "delete", "-f", str(path), "-n", namespace, "--wait=true")
 
 
 def test_server_applies_the_documented_defaults(

@@ -50,6 +50,7 @@ SPECS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "example": {k: v for k, v in factories.example("cnpg")["spec"].items() if k != "version"},
     "backup-without-schedule": {
         "database": {
             "mode": "cnpg",

@@ -67,7 +67,7 @@ def test_scale_subresource_maps_api_replicas() -> None:
     assert scale["labelSelectorPath"] == ".status.selector"
 
 
-@pytest.mark.parametrize("name", ["minimal", "full"])
+@pytest.mark.parametrize("name", ["minimal", "full", "cnpg"])
 def test_example_validates_against_schema(name: str) -> None:
     body = openapi.apply_defaults(factories.example(name), SCHEMA)
     jsonschema.validate(body, openapi.strict(SCHEMA))
@@ -162,7 +162,13 @@ def test_status_declares_conditions_as_map_by_type_and_keeps_kopf() -> None:
         "Deleting",
         "Failed",
     ]
-    assert set(status["version"]["properties"]) == {"running", "desired", "migrated"}
+    assert set(status["version"]["properties"]) == {
+        "running",
+        "desired",
+        "migrated",
+        "migratedImage",
+        "images",
+    }
 
 
 def test_a_written_status_validates() -> None:
@@ -181,7 +187,16 @@ def test_a_written_status_validates() -> None:
                 "observedGeneration": 1,
             }
         ],
-        "version": {"running": "1.0.0", "desired": "1.0.0", "migrated": "1.0.0"},
+        "version": {
+            "running": "1.0.0",
+            "desired": "1.0.0",
+            "migrated": "1.0.0",
+            "migratedImage": "ghcr.io/journal-platform/journal-api:1.0.0",
+            "images": {
+                "api": "ghcr.io/journal-platform/journal-api:1.0.0",
+                "worker": "ghcr.io/journal-platform/journal-api:1.0.0",
+            },
+        },
         "url": "http://demo-api.ns.svc",
         "selector": "app.kubernetes.io/component=api",
         "inferenceMode": "deployment",

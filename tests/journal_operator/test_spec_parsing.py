@@ -26,14 +26,14 @@ def _expected_path(sample: Path) -> str:
     raise AssertionError(f"{sample.name} has no '# expect-path:' line")
 
 
-@pytest.mark.parametrize("name", ["minimal", "full"])
+@pytest.mark.parametrize("name", ["minimal", "full", "cnpg"])
 def test_examples_parse(name: str) -> None:
     platform = spec.parse(factories.example(name))
     assert platform.namespace == factories.NAMESPACE
     assert platform.spec.version
 
 
-@pytest.mark.parametrize("name", ["minimal", "full"])
+@pytest.mark.parametrize("name", ["minimal", "full", "cnpg"])
 def test_model_defaults_equal_crd_defaults(name: str) -> None:
     """What the API server stores after defaulting parses to the same spec as the raw
     resource: the pydantic defaults and the CRD defaults agree, field by field."""
