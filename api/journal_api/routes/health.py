@@ -4,20 +4,26 @@ Ready means: PostgreSQL answers and its schema is one this build can serve: its 
 migration head, or a newer revision of the same compatibility line (a newer release's
 expand-only migrations; ``migrating.schema_compatible``). Redis is reported but never makes
 the API unready: the API serves without it.
+
+`/readyz` answers anyone who can reach the pod, so it says only whether the schema is
+compatible, never which revision it is at (that tells an attacker which release, and so
+which known bugs, it is talking to); an incompatible schema logs both revisions instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from journal_api import deps, migrating
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_SECONDS = 2.0
 PROMETHEUS_MEDIA_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -36,8 +42,7 @@ class Readiness(BaseModel):
                 {
                     "status": "ready",
                     "database": "ok",
-                    "schema_revision": "0002_entries",
-                    "head_revision": "0002_entries",
+                    "schema": "compatible",
                     "redis": "unavailable",
                 }
             ]
@@ -46,8 +51,8 @@ class Readiness(BaseModel):
 
     status: Literal["ready", "not_ready"]
     database: Literal["ok", "unreachable"]
-    schema_revision: str | None
-    head_revision: str | None
+    # "unknown" while the database is unreachable.
+    schema_: Literal["compatible", "incompatible", "unknown"] = Field(alias="schema")
     redis: Literal["ok", "unavailable"]
 
 
@@ -82,13 +87,17 @@ async def readyz(request: Request, response: Response, cache: deps.CacheDep) -> 
         redis_ok = await asyncio.wait_for(cache.ping(), CHECK_TIMEOUT_SECONDS)
     except TimeoutError:
         redis_ok = False
-    ready = database == "ok" and migrating.schema_compatible(revision, line, head=head)
-    response.status_code = 200 if ready else 503
+    compatible = database == "ok" and migrating.schema_compatible(revision, line, head=head)
+    if database == "ok" and not compatible:
+        logger.warning(
+            "database schema incompatible with this build",
+            extra={"schema_revision": revision, "head_revision": head, "schema_line": line},
+        )
+    response.status_code = 200 if compatible else 503
     return Readiness(
-        status="ready" if ready else "not_ready",
+        status="ready" if compatible else "not_ready",
         database=database,
-        schema_revision=revision,
-        head_revision=head,
+        schema="unknown" if database != "ok" else "compatible" if compatible else "incompatible",
         redis="ok" if redis_ok else "unavailable",
     )
 
