@@ -8,6 +8,7 @@ StatefulSet, the Deployments) or its InferenceServices report Ready for their ge
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from journal_operator import cnpg_status, naming, observe, rollout, spec
@@ -196,14 +197,31 @@ def models(
 
 
 def migrations(
-    p: spec.Platform, observed: observe.Observed, decision: rollout.Decision
+    p: spec.Platform,
+    observed: observe.Observed,
+    decision: rollout.Decision,
+    *,
+    previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``status.components.migrations``: the current version's Job and its state."""
+    """``status.components.migrations``: the current release's Job and its state.
+
+    A failure recorded in ``previous`` (the stored status) for the same Job stays recorded
+    when its TTL removed the Job: the record is what keeps it from being re-run.
+    """
     name = naming.migrations_job_name(p, p.spec.version)
     job = observed.job(name)
     facts: dict[str, Any] = {"version": p.spec.version, "job": name}
-    if decision.migrated == p.spec.version:
+    before = previous or {}
+    if (
+        decision.migrated == p.spec.version
+        and decision.migrate is False
+        and (decision.migrated_condition.status == "True")
+    ):
         facts["state"] = "Succeeded"
+    elif job is None and before.get("job") == name and before.get("state") == "Failed":
+        facts.update(
+            state="Failed", reason=before.get("reason") or "", message=before.get("message") or ""
+        )
     elif job is None:
         facts["state"] = "Pending"
     elif job.failed:

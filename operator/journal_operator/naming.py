@@ -145,8 +145,18 @@ def config_name(p: spec.Platform) -> str:
 
 
 def migrations_job_name(p: spec.Platform, version: str) -> str:
-    """The migrations Job of one version: a new version gets a new Job."""
-    return child_name(p, f"migrate-{version_slug(version)}")
+    """The migrations Job of one version and migrations image: either changing gets a new Job.
+
+    The image is `spec.images` resolved for `version`; when it is not the default one for the
+    version (an explicit `images.migrations`, or `images.api` it follows), a digest of it is
+    appended, so a new image of the same version migrates again before it is served.
+    """
+    images = p.spec.images
+    image = images.resolve(version).migrations
+    slug = version_slug(version)
+    if image != f"{images.registry}/journal-api:{version}":
+        slug = f"{slug}-{hashing.digest(image, length=6)}"
+    return child_name(p, f"migrate-{slug}")
 
 
 def model_name(p: spec.Platform, model: str) -> str:

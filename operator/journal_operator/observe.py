@@ -9,6 +9,8 @@ costs no API round-trips) and hands the owner's slice to ``reconcile.run``, whic
 from __future__ import annotations
 
 import dataclasses
+import decimal
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -236,11 +238,14 @@ def is_subset(desired: Any, actual: Any) -> bool:
     Lists of named items (containers, env, ports, volumes) match by name, as server-side
     apply merges them, so an item another manager added is not our drift; other lists
     match position by position and must have the same length. Scalars compare as text
-    when their types differ: the API server stores ``1`` for a quantity given as ``"1"``.
+    when their types differ (the API server stores ``1`` for a quantity given as ``"1"``)
+    and as quantities when both are (``0.5`` and ``500m``); an empty value we set matches
+    an absent field, since the API server drops it.
     """
     if isinstance(desired, Mapping):
         return isinstance(actual, Mapping) and all(
-            key in actual and is_subset(value, actual[key]) for key, value in desired.items()
+            is_subset(value, actual[key]) if key in actual else _empty(value)
+            for key, value in desired.items()
         )
     if isinstance(desired, list):
         if not isinstance(actual, list):
@@ -251,6 +256,40 @@ def is_subset(desired: Any, actual: Any) -> bool:
         return len(desired) == len(actual) and all(
             is_subset(d, a) for d, a in zip(desired, actual, strict=True)
         )
-    if type(desired) is not type(actual):
-        return str(desired) == str(actual)
-    return bool(desired == actual)
+    if desired == actual or str(desired) == str(actual):
+        return True
+    left, right = quantity(desired), quantity(actual)
+    return left is not None and left == right
+
+
+def _empty(value: Any) -> bool:
+    # The API server drops empty maps, lists and strings and nulls it is given.
+    return value is None or value == {} or value == [] or value == ""
+
+
+_QUANTITY = re.compile(
+    r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(?:([eE][+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?$"
+)
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+
+
+def quantity(value: Any) -> decimal.Decimal | None:
+    """A Kubernetes quantity's exact value (``500m`` and ``0.5`` are equal), or None.
+
+    The API server stores quantities in its canonical form (``0.5`` CPU becomes ``500m``,
+    ``1024Mi`` stays, ``1e3`` becomes ``1k``); compared as values, what we set never looks
+    drifted, so nothing is re-applied forever.
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    match = _QUANTITY.match(str(value))
+    if match is None:
+        return None
+    number, exponent, suffix = match.groups()
+    amount = decimal.Decimal(number)
+    if exponent:
+        return amount.scaleb(int(exponent[1:]))
+    if suffix in _BINARY:
+        return amount * _BINARY[suffix]
+    return amount.scaleb(_DECIMAL[suffix or ""])

@@ -21,6 +21,7 @@ from journal_operator import (
     applying,
     cnpg_status,
     finalizing,
+    health,
     metrics,
     naming,
     observe,
@@ -30,6 +31,7 @@ from journal_operator import (
 )
 from journal_operator import settings as settings_mod
 from journal_operator import status as status_mod
+from journal_operator.builders import api as api_builders
 from journal_operator.builders import cnpg as builders_cnpg
 from journal_operator.builders import plan
 from journal_operator.builders import secrets as secret_builders
@@ -358,13 +360,54 @@ def _owned_by(body: Mapping[str, Any], p: spec.Platform) -> bool:
 def decide_versions(
     p: spec.Platform, observed: observe.Observed, current: Mapping[str, Any]
 ) -> rollout.Decision:
-    """Which version the API serves and whether migrations run (see ``rollout``)."""
+    """Which release the API serves and whether migrations run (see ``rollout``)."""
     versions = current.get("version") or {}
     api = observed.workload("Deployment", naming.api_name(p))
     running = versions.get("running") or (api.version if api is not None else None)
-    job = observed.job(naming.migrations_job_name(p, p.spec.version))
+    job_name = naming.migrations_job_name(p, p.spec.version)
+    previous = (current.get("components") or {}).get("migrations") or {}
+    lost_failure = None
+    if previous.get("job") == job_name and previous.get("state") == "Failed":
+        lost_failure = f"{previous.get('reason') or 'Failed'}: {previous.get('message') or ''}"
     return rollout.decide(
-        desired=p.spec.version, running=running, migrated=versions.get("migrated"), job=job
+        desired=p.spec.version,
+        running=running,
+        migrated=versions.get("migrated"),
+        job=observed.job(job_name),
+        images=p.spec.images.resolve(p.spec.version),
+        running_images=_running_images(p, observed, versions, running),
+        migrated_image=versions.get("migratedImage"),
+        database_ready=health.database(p, observed).verdict.status == "True",
+        job_name=job_name,
+        lost_failure=lost_failure,
+    )
+
+
+def _running_images(
+    p: spec.Platform,
+    observed: observe.Observed,
+    versions: Mapping[str, Any],
+    running: str | None,
+) -> spec.ResolvedImages | None:
+    # What is served now: recorded in status by the pass that applied it, else what the
+    # Deployments run (a status written before images were recorded), else nothing.
+    if running is None:
+        return None
+    recorded = versions.get("images") or {}
+    api = observed.workload("Deployment", naming.api_name(p))
+    worker = observed.workload("Deployment", naming.worker_name(p))
+    api_image = recorded.get("api") or (api.images[0] if api is not None and api.images else None)
+    worker_image = recorded.get("worker") or (
+        worker.images[0] if worker is not None and worker.images else None
+    )
+    if api_image is None or worker_image is None:
+        return None
+    resolved = p.spec.images.resolve(running)
+    return spec.ResolvedImages(
+        api=api_image,
+        worker=worker_image,
+        migrations=resolved.migrations,
+        inference=resolved.inference,
     )
 
 
@@ -390,6 +433,8 @@ async def apply_children(
         version=decision.serve,
         migrate=decision.migrate,
         inference_mode=inference_mode,
+        images=decision.images,
+        hpa_owns_replicas=_hpa_acted(p, observed),
     )
     wanted: set[tuple[str, str]] = set()
     for group in groups:
@@ -398,9 +443,18 @@ async def apply_children(
             wanted.add((identity.kind, identity.name))
             if identity.kind == "Secret":
                 continue
-            await ctx.applier.apply_if_drifted(
-                manifest, observed.body(identity.kind, identity.name), logger=logger
-            )
+            if identity.kind == "Job":
+                # Created once per release, never re-applied: a Job's pod template is
+                # immutable, so applying an edited spec to a running Job is refused (422).
+                if not observed.has("Job", identity.name) and await k8s.create(
+                    ctx.client, manifest
+                ):
+                    metrics.APPLIES.labels(kind="Job").inc()
+                continue
+            actual = observed.body(identity.kind, identity.name)
+            if identity.kind == "Deployment" and identity.name == naming.api_name(p):
+                await _hand_replicas_over(ctx, manifest, actual)
+            await ctx.applier.apply_if_drifted(manifest, actual, logger=logger)
     for (kind, name), _body in list(observed.objects.items()):
         if (
             kind in PRUNABLE
@@ -415,6 +469,49 @@ async def apply_children(
                 namespace=p.namespace,
                 name=name,
             )
+
+
+# The field manager that keeps the API's replicas between the operator and its HPA.
+HANDOVER_MANAGER = "journal-operator-hpa-handover"
+
+
+def _hpa_acted(p: spec.Platform, observed: observe.Observed) -> bool:
+    # The HPA controller has written the HPA's status: it now keeps the replicas in range.
+    if not p.spec.api.autoscaling.enabled:
+        return False
+    hpa = observed.body("HorizontalPodAutoscaler", naming.api_name(p))
+    status = (hpa or {}).get("status") or {}
+    return "desiredReplicas" in status or "currentReplicas" in status
+
+
+async def _hand_replicas_over(
+    ctx: Context, manifest: Manifest, actual: Mapping[str, Any] | None
+) -> None:
+    """Before the API Deployment stops setting replicas, hand the field to another manager.
+
+    Server-side apply removes a field its only manager stops setting, and the Deployment
+    would fall back to one replica; the HPA takes the field only when it changes the count.
+    Kubernetes' documented handover: a second manager applies the current value first.
+    """
+    if actual is None or "replicas" in manifest["spec"]:
+        return
+    annotations = (actual.get("metadata") or {}).get("annotations") or {}
+    if annotations.get(api_builders.REPLICAS_OWNER_ANNOTATION) == "hpa":
+        return
+    replicas = (actual.get("spec") or {}).get("replicas")
+    if replicas is None:
+        return
+    meta = manifest["metadata"]
+    await k8s.apply(
+        ctx.client,
+        {
+            "apiVersion": manifest["apiVersion"],
+            "kind": manifest["kind"],
+            "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+            "spec": {"replicas": replicas},
+        },
+        field_manager=HANDOVER_MANAGER,
+    )
 
 
 def _keep_during_rollout(
@@ -455,7 +552,7 @@ async def write_status(
             current=current,
             now=_now(),
         )
-    await _patch_status(ctx, p, current, desired)
+    await _patch_status(ctx, p, current, desired, complete=not (paused or decision is None))
     return Outcome(phase=str(desired["phase"]), events=status_mod.transitions(current, desired))
 
 
@@ -468,10 +565,18 @@ async def _write_pending(
 
 
 async def _patch_status(
-    ctx: Context, p: spec.Platform, current: Mapping[str, Any], desired: Mapping[str, Any]
+    ctx: Context,
+    p: spec.Platform,
+    current: Mapping[str, Any],
+    desired: Mapping[str, Any],
+    *,
+    complete: bool = False,
 ) -> None:
     metrics.record_phase((p.namespace, p.name), str(desired.get("phase")))
-    if not status_mod.differs(current, desired):
+    # Only what changed, with removed fields set to null: nothing stale stays behind, and a
+    # pass that changed nothing writes nothing.
+    patch = status_mod.merge_patch(current, desired, complete=complete)
+    if not patch:
         return
     await k8s.patch_merge(
         ctx.client,
@@ -479,6 +584,6 @@ async def _patch_status(
         kind=naming.KIND,
         namespace=p.namespace,
         name=p.name,
-        patch={"status": desired},
+        patch={"status": patch},
         subresource="status",
     )

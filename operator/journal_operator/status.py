@@ -190,9 +190,46 @@ def render_conditions(
     ]
 
 
+# Written by Kopf, not by the reconcile: never compared, never removed.
+FOREIGN_KEYS = frozenset({"kopf"})
+
+
 def differs(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
-    """Whether patching ``desired`` over ``current`` would change anything we own."""
+    """Whether patching ``desired`` over ``current`` would change any key it sets."""
     return any(current.get(key) != value for key, value in desired.items())
+
+
+def merge_patch(
+    current: Mapping[str, Any], desired: Mapping[str, Any], *, complete: bool = True
+) -> dict[str, Any]:
+    """The JSON merge patch that turns ``current`` into ``desired``; empty when equal.
+
+    With ``complete`` (``desired`` is the whole status, as ``compute`` builds it), keys that
+    ``current`` has and ``desired`` lacks are set to null (removed), at every level of nested
+    objects, so no stale ``reason`` stays beside ``state: Succeeded``; top-level
+    ``FOREIGN_KEYS`` are left alone. Without it only the keys of ``desired`` are compared
+    (a partial status: paused, pending). Lists are replaced whole, as merge patch does.
+    """
+    return _diff(current, desired, top=True, complete=complete)
+
+
+def _diff(
+    current: Mapping[str, Any], desired: Mapping[str, Any], *, top: bool, complete: bool
+) -> dict[str, Any]:
+    patch: dict[str, Any] = {}
+    for key, value in desired.items():
+        before = current.get(key)
+        if isinstance(value, Mapping) and isinstance(before, Mapping):
+            nested = _diff(before, value, top=False, complete=complete)
+            if nested:
+                patch[key] = nested
+        elif before != value or key not in current:
+            patch[key] = value
+    if complete:
+        for key in current:
+            if key not in desired and not (top and key in FOREIGN_KEYS):
+                patch[key] = None
+    return patch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,6 +335,10 @@ def compute(
                 "running": running,
                 "desired": p.spec.version,
                 "migrated": decision.migrated,
+                "migratedImage": decision.migrated_image,
+                "images": {"api": decision.images.api, "worker": decision.images.worker}
+                if decision.images is not None and decision.serve is not None
+                else None,
             }.items()
             if v
         },
@@ -308,7 +349,12 @@ def compute(
             "cache": cache.facts,
             "api": api.facts,
             "worker": worker_facts,
-            "migrations": health.migrations(p, observed, decision),
+            "migrations": health.migrations(
+                p,
+                observed,
+                decision,
+                previous=(current.get("components") or {}).get("migrations") or {},
+            ),
             "models": model_entries,
         },
     }

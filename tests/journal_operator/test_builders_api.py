@@ -96,8 +96,20 @@ def test_replicas_follow_spec() -> None:
     assert _deployment({"api": {"replicas": 4}})["spec"]["replicas"] == 4
 
 
-def test_replicas_left_to_hpa_when_autoscaling() -> None:
-    assert "replicas" not in _deployment({"api": {"autoscaling": {"enabled": True}}})["spec"]
+def test_replicas_left_to_hpa_once_it_owns_them() -> None:
+    p = factories.platform({"api": {"replicas": 3, "autoscaling": {"enabled": True}}})
+    owned = api.api_deployment(
+        p, image=IMAGE, version="1.0.0", config_hash="abc", hpa_owns_replicas=True
+    )
+    assert "replicas" not in owned["spec"]
+    assert owned["metadata"]["annotations"] == {api.REPLICAS_OWNER_ANNOTATION: "hpa"}
+
+
+def test_replicas_kept_until_the_hpa_acts_so_enabling_it_never_drops_to_one() -> None:
+    fields = {"api": {"replicas": 3, "autoscaling": {"enabled": True, "minReplicas": 2}}}
+    assert _deployment(fields)["spec"]["replicas"] == 3
+    fields = {"api": {"replicas": 1, "autoscaling": {"enabled": True, "minReplicas": 2}}}
+    assert _deployment(fields)["spec"]["replicas"] == 2
 
 
 def test_config_hash_is_on_pod_template() -> None:

@@ -81,3 +81,18 @@ def test_edited_env_value_is_drift() -> None:
 
 def test_manifest_changed_since_last_apply_is_drift() -> None:
     assert _drifted(_stored(applied_hash="h0"), applied_hash="h1")
+
+
+def test_quantities_in_another_canonical_form_are_not_drift() -> None:
+    desired = {"resources": {"requests": {"cpu": "0.5", "memory": "1024Mi"}, "limits": {}}}
+    stored = {"resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}
+    assert observe.is_subset(desired, stored)
+    assert observe.is_subset({"cpu": "1000m", "storage": "1e3"}, {"cpu": "1", "storage": "1k"})
+    assert not observe.is_subset({"cpu": "0.5"}, {"cpu": "600m"})
+    assert not observe.is_subset({"image": "api:1.0"}, {"image": "api:1.00"})
+
+
+def test_empty_fields_the_api_server_drops_are_not_drift() -> None:
+    desired = {"metadata": {"annotations": {}, "labels": {"a": "b"}}, "spec": {"args": []}}
+    assert observe.is_subset(desired, {"metadata": {"labels": {"a": "b"}}, "spec": {}})
+    assert not observe.is_subset({"spec": {"args": ["x"]}}, {"spec": {}})

@@ -64,7 +64,16 @@ def test_version_bump_migrates_first_then_rolls_without_losing_availability(
         time.sleep(0.3)
 
     assert lowest_available >= 2, "the API dropped below its desired available replicas"
-    assert jp["status"]["version"] == {"running": "1.1.0", "desired": "1.1.0", "migrated": "1.1.0"}
+    version = jp["status"]["version"]
+    assert {k: version[k] for k in ("running", "desired", "migrated")} == {
+        "running": "1.1.0",
+        "desired": "1.1.0",
+        "migrated": "1.1.0",
+    }
+    assert version["images"] == {"api": f"{REGISTRY}/journal-api:1.1.0"} | {
+        "worker": f"{REGISTRY}/journal-api:1.1.0"
+    }
+    assert version["migratedImage"] == f"{REGISTRY}/journal-api:1.1.0"
     worker = k8s_cluster.get("deployment", "bump-worker", namespace=k8s_namespace)
     assert _image(worker) == f"{REGISTRY}/journal-api:1.1.0"
 
@@ -100,10 +109,11 @@ def test_failing_migration_keeps_old_version_degraded_without_retry_loop(
     assert _image(api).endswith(":1.0.0")
     assert (api["status"].get("availableReplicas") or 0) >= 1
 
+    # An explicit migrations image gets a Job of its own (the version's name plus a digest).
     failed_jobs = [
         j
         for j in _jobs(k8s_cluster, k8s_namespace, "broken")
-        if j["metadata"]["name"] == "broken-migrate-1-1-0"
+        if j["metadata"]["name"].startswith("broken-migrate-1-1-0-")
     ]
     assert len(failed_jobs) == 1
     uid = failed_jobs[0]["metadata"]["uid"]
@@ -113,12 +123,39 @@ def test_failing_migration_keeps_old_version_degraded_without_retry_loop(
     again = [
         j
         for j in _jobs(k8s_cluster, k8s_namespace, "broken")
-        if j["metadata"]["name"] == "broken-migrate-1-1-0"
+        if j["metadata"]["name"].startswith("broken-migrate-1-1-0-")
     ]
     assert [j["metadata"]["uid"] for j in again] == [uid]
     assert journal_operator.metric("journal_operator_child_applies_total", kind="Job") == applies
     jp = k8s_cluster.get("journalplatform", "broken", namespace=k8s_namespace)
     assert condition_is(jp, "Degraded")
+
+
+def test_new_api_image_is_not_served_before_its_migrations_succeed(
+    k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
+) -> None:
+    k8s_cluster.apply(platforms.platform("image", k8s_namespace))
+    platforms.wait_ready(k8s_cluster, k8s_namespace, "image")
+
+    # Same version, a new API image; the migrations image follows it and fails.
+    new_image = f"{REGISTRY}/journal-api:1.0.0-fail"
+    platforms.patch_spec(k8s_cluster, k8s_namespace, "image", {"images": {"api": new_image}})
+
+    deadline = time.monotonic() + ROLL_TIMEOUT
+    while True:
+        for name in ("image-api", "image-worker"):
+            deployment = k8s_cluster.get("deployment", name, namespace=k8s_namespace)
+            assert _image(deployment) == f"{REGISTRY}/journal-api:1.0.0", (
+                f"{name} got the new image before its migrations succeeded"
+            )
+        jp = k8s_cluster.get("journalplatform", "image", namespace=k8s_namespace)
+        if (condition(jp, "Degraded") or {}).get("reason") == "MigrationFailed":
+            break
+        assert time.monotonic() < deadline, f"no MigrationFailed: {jp.get('status')}"
+        time.sleep(0.3)
+    jobs = [j["metadata"]["name"] for j in _jobs(k8s_cluster, k8s_namespace, "image")]
+    assert any(n.startswith("image-migrate-1-0-0-") for n in jobs), jobs
+    assert jp["status"]["version"]["images"]["api"] == f"{REGISTRY}/journal-api:1.0.0"
 
 
 def test_stalled_rollout_reports_progress_deadline_exceeded(
@@ -133,7 +170,14 @@ def test_stalled_rollout_reports_progress_deadline_exceeded(
         k8s_cluster,
         k8s_namespace,
         "stalled",
-        {"images": {"api": f"{REGISTRY}/journal-api:1.0.0-stall"}},
+        # The schema is the one 1.0.0 migrated: pinning that migrations image lets the new API
+        # image roll at once (it would otherwise migrate first, with a Job that never ends).
+        {
+            "images": {
+                "api": f"{REGISTRY}/journal-api:1.0.0-stall",
+                "migrations": f"{REGISTRY}/journal-api:1.0.0",
+            }
+        },
     )
 
     jp = k8s_cluster.wait_for(

@@ -4,12 +4,15 @@ Aspects under test:
 - ``kubectl scale jp/NAME --replicas=N`` changes the API Deployment's replicas, and the scale
   subresource reports the new count back;
 - an autoscaling/v2 HPA whose scaleTargetRef is the JournalPlatform can read its scale
-  (the HPA controller reports AbleToScale=True; there is no metrics server, so it need not act).
+  (the HPA controller reports AbleToScale=True; there is no metrics server, so it need not act);
+- turning on spec.api.autoscaling never drops the API below its replicas: the operator's HPA
+  comes first, and the Deployment's replicas are handed over to it, not removed.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -93,3 +96,50 @@ def test_hpa_targeting_the_platform_is_able_to_scale(
         description="HPA AbleToScale=True",
     )
     assert found["status"].get("currentReplicas") == 1
+
+
+def test_enabling_autoscaling_keeps_the_api_replicas(
+    k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
+) -> None:
+    k8s_cluster.apply(platforms.platform("hpa-on", k8s_namespace, api={"replicas": 3}))
+    platforms.wait_ready(k8s_cluster, k8s_namespace, "hpa-on")
+
+    platforms.patch_spec(
+        k8s_cluster,
+        k8s_namespace,
+        "hpa-on",
+        {"api": {"autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 5}}},
+    )
+
+    # Without metrics the HPA keeps any count in [2, 5]: the Deployment must stay at 3 through
+    # the handover (a dropped field would reset it to 1 until the HPA raised it to 2).
+    lowest = 3
+    handed_over_at: float | None = None
+    deadline = time.monotonic() + 120
+    while handed_over_at is None or time.monotonic() < handed_over_at + 20:
+        api = k8s_cluster.get("deployment", "hpa-on-api", namespace=k8s_namespace)
+        lowest = min(lowest, int(api["spec"].get("replicas") or 0))
+        owner = (api["metadata"].get("annotations") or {}).get("journalplatform.io/replicas-owner")
+        if owner == "hpa" and handed_over_at is None:
+            handed_over_at = time.monotonic()
+        assert time.monotonic() < deadline, "the API's replicas were never handed to the HPA"
+        time.sleep(0.2)
+    assert lowest == 3, f"the API dropped to {lowest} replicas when autoscaling was enabled"
+    raw = k8s_cluster.kubectl(
+        "get",
+        "deployment",
+        "hpa-on-api",
+        "-n",
+        k8s_namespace,
+        "--show-managed-fields",
+        "-o",
+        "json",
+    ).stdout
+    managers = {
+        m["manager"]
+        for m in json.loads(raw)["metadata"]["managedFields"]
+        if "f:replicas" in json.dumps((m.get("fieldsV1") or {}).get("f:spec", {}))
+    }
+    assert "journal-operator" not in managers, managers
+    hpa = k8s_cluster.get("horizontalpodautoscaler", "hpa-on-api", namespace=k8s_namespace)
+    assert hpa["spec"]["minReplicas"] == 2

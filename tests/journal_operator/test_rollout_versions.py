@@ -9,8 +9,12 @@ Aspects under test:
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
-from journal_operator import observe, rollout
+from journal_operator import health, naming, observe, rollout, spec
+
+from tests.journal_operator import factories
 
 RUNNING_JOB = observe.JobFact("demo-migrate-1-1-0", "1.1.0", 1, False, False, "", "")
 DONE_JOB = observe.JobFact("demo-migrate-1-1-0", "1.1.0", 0, True, False, "", "")
@@ -138,3 +142,128 @@ def test_finished_rollout_reports_progressing_false_complete() -> None:
     )
     assert (verdict.status, verdict.reason) == ("False", "RolloutComplete")
     assert not rollout.stalled(verdict)
+
+
+# Releases: an image edit is gated on its migrations like a version bump.
+OLD = spec.ResolvedImages("api:1.0.0", "api:1.0.0", "api:1.0.0", "inference:1.0.0")
+NEW_API = spec.ResolvedImages("api:1.0.0-b", "api:1.0.0-b", "api:1.0.0-b", "inference:1.0.0")
+
+
+def test_new_api_image_of_the_same_version_keeps_the_old_image_until_its_migrations_ran() -> None:
+    decision = rollout.decide(
+        desired="1.0.0",
+        running="1.0.0",
+        migrated="1.0.0",
+        migrated_image=OLD.migrations,
+        images=NEW_API,
+        running_images=OLD,
+        job=None,
+    )
+    assert decision.migrate
+    assert decision.images == OLD
+    pending = observe.JobFact("demo-migrate-1-0-0-x", "1.0.0", 1, False, False, "", "")
+    decision = rollout.decide(
+        desired="1.0.0",
+        running="1.0.0",
+        migrated="1.0.0",
+        migrated_image=OLD.migrations,
+        images=NEW_API,
+        running_images=OLD,
+        job=pending,
+    )
+    assert decision.images == OLD
+    failed = dataclasses.replace(pending, active=0, failed=True, reason="BackoffLimitExceeded")
+    decision = rollout.decide(
+        desired="1.0.0",
+        running="1.0.0",
+        migrated="1.0.0",
+        migrated_image=OLD.migrations,
+        images=NEW_API,
+        running_images=OLD,
+        job=failed,
+    )
+    assert decision.images == OLD
+    assert decision.problem is not None
+    done = dataclasses.replace(pending, active=0, succeeded=True)
+    decision = rollout.decide(
+        desired="1.0.0",
+        running="1.0.0",
+        migrated="1.0.0",
+        migrated_image=OLD.migrations,
+        images=NEW_API,
+        running_images=OLD,
+        job=done,
+    )
+    assert decision.images == NEW_API
+    assert decision.migrated_image == NEW_API.migrations
+
+
+def test_an_api_image_with_an_already_migrated_migrations_image_rolls_at_once() -> None:
+    explicit = dataclasses.replace(NEW_API, migrations=OLD.migrations)
+    decision = rollout.decide(
+        desired="1.0.0",
+        running="1.0.0",
+        migrated="1.0.0",
+        migrated_image=OLD.migrations,
+        images=explicit,
+        running_images=OLD,
+        job=None,
+    )
+    assert not decision.migrate
+    assert decision.images == explicit
+
+
+def test_migrations_job_name_changes_with_the_migrations_image() -> None:
+    default = factories.platform({"version": "1.0.0"})
+    edited = factories.platform({"version": "1.0.0", "images": {"api": "x/api:1.0.0-b"}})
+    pinned = factories.platform(
+        {
+            "version": "1.0.0",
+            "images": {
+                "api": "x/api:1.0.0-b",
+                "migrations": default.spec.images.resolve("1.0.0").api,
+            },
+        }
+    )
+    assert naming.migrations_job_name(default, "1.0.0") == "demo-migrate-1-0-0"
+    assert naming.migrations_job_name(edited, "1.0.0").startswith("demo-migrate-1-0-0-")
+    assert naming.migrations_job_name(pinned, "1.0.0") == "demo-migrate-1-0-0"
+
+
+def test_no_migrations_job_before_the_database_accepts_connections() -> None:
+    decision = rollout.decide(
+        desired="1.0.0", running=None, migrated=None, job=None, database_ready=False
+    )
+    assert not decision.migrate
+    assert decision.problem is None
+    assert decision.migrated_condition.reason == "MigrationPending"
+    assert "database" in decision.migrated_condition.message
+
+
+def test_a_failed_job_removed_by_its_ttl_is_not_rerun_and_status_says_how() -> None:
+    decision = rollout.decide(
+        desired="1.1.0",
+        running="1.0.0",
+        migrated="1.0.0",
+        job=None,
+        job_name="demo-migrate-1-1-0",
+        lost_failure="BackoffLimitExceeded: Job has reached the specified backoff limit",
+    )
+    assert not decision.migrate
+    assert decision.serve == "1.0.0"
+    assert decision.problem is not None
+    assert decision.problem.reason == "MigrationFailed"
+    assert "removed after its TTL" in decision.problem.message
+    assert "kubectl patch journalplatform" in decision.problem.message
+
+
+def test_status_keeps_a_failure_whose_job_is_gone() -> None:
+    p = factories.platform({"version": "1.1.0"})
+    name = naming.migrations_job_name(p, "1.1.0")
+    decision = rollout.decide(
+        desired="1.1.0", running="1.0.0", migrated="1.0.0", job=None, lost_failure="x"
+    )
+    previous = {"job": name, "state": "Failed", "reason": "BackoffLimitExceeded", "message": "m"}
+    facts = health.migrations(p, observe.observe([]), decision, previous=previous)
+    assert facts["state"] == "Failed"
+    assert facts["reason"] == "BackoffLimitExceeded"

@@ -121,3 +121,31 @@ def test_flip_to_degraded_posts_a_warning_event() -> None:
     events = status.transitions(before, after)
     assert any(e.warning and e.reason == "MigrationFailed" for e in events)
     assert any(e.reason == "PhaseDegraded" and e.warning for e in events)
+
+
+def test_merge_patch_removes_fields_the_status_no_longer_has() -> None:
+    current = {
+        "phase": "Degraded",
+        "components": {
+            "migrations": {"state": "Failed", "reason": "BackoffLimitExceeded", "message": "x"}
+        },
+        "kopf": {"progress": {}},
+    }
+    desired = {"phase": "Ready", "components": {"migrations": {"state": "Succeeded"}}}
+    patch = status.merge_patch(current, desired)
+    assert patch == {
+        "phase": "Ready",
+        "components": {"migrations": {"state": "Succeeded", "reason": None, "message": None}},
+    }
+    # Kopf's bookkeeping is not ours to remove.
+    assert "kopf" not in patch
+
+
+def test_merge_patch_of_an_unchanged_status_is_empty() -> None:
+    same = {"phase": "Ready", "components": {"api": {"ready": True}}, "kopf": {}}
+    assert status.merge_patch(same, {k: v for k, v in same.items() if k != "kopf"}) == {}
+
+
+def test_partial_status_patch_keeps_what_it_does_not_mention() -> None:
+    current = {"phase": "Ready", "version": {"running": "1.0.0"}}
+    assert status.merge_patch(current, {"phase": "Paused"}, complete=False) == {"phase": "Paused"}

@@ -7,12 +7,13 @@ are the `EventType` constants; `details` must never contain secrets or tokens.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from journal_api import keys
+from journal_api import settings as settings_module
 from journal_api.models import audit as audit_model
 
 
@@ -34,9 +35,11 @@ class EventType:
     LOGOUT_ALL = "logout_all"
 
 
-def email_subject(email: str) -> str:
-    """A non-reversible stand-in for an email, for events with no matching account."""
-    return hashlib.sha256(email.encode()).hexdigest()
+def email_subject(settings: settings_module.Settings, email: str) -> str:
+    """A stand-in for an email, for events with no matching account: an HMAC with the
+    server's audit key (`keys.py`), so nobody holding the audit trail but not the key can
+    test candidate emails against it, as they could a plain SHA-256."""
+    return keys.digest(keys.derive(settings, keys.AUDIT_SUBJECT), email.lower().encode())
 
 
 async def record(

@@ -182,7 +182,7 @@ async def login(
             user_id=user_id,
             event_type=audit.EventType.LOGIN_FAILURE,
             reason="bad_password" if user_id is not None else "unknown_email",
-            audit_subject=None if user_id is not None else audit.email_subject(email),
+            audit_subject=None if user_id is not None else audit.email_subject(settings, email),
             context=context,
         )
         # Slow the next guess down; the transaction is committed, so nothing is held.

@@ -21,7 +21,18 @@ PRESTOP_SECONDS = 5
 TERMINATION_GRACE_SECONDS = 30
 
 
-def api_deployment(p: spec.Platform, *, image: str, version: str, config_hash: str) -> Manifest:
+# Set on the API Deployment once its replicas are handed to the HPA (see `api_deployment`).
+REPLICAS_OWNER_ANNOTATION = f"{naming.GROUP}/replicas-owner"
+
+
+def api_deployment(
+    p: spec.Platform,
+    *,
+    image: str,
+    version: str,
+    config_hash: str,
+    hpa_owns_replicas: bool = False,
+) -> Manifest:
     """Deployment `<platform>-api`.
 
     Args:
@@ -29,10 +40,14 @@ def api_deployment(p: spec.Platform, *, image: str, version: str, config_hash: s
         image: The API image to run.
         version: The application version `image` holds (the version label).
         config_hash: `config.config_hash(...)`, put on the pod template.
+        hpa_owns_replicas: the HPA exists and has acted (its status is written).
 
     Returns:
-        The Deployment; without `spec.replicas` when autoscaling is enabled, because the
-        HPA owns that field and a server-side apply must not take it back.
+        The Deployment; without `spec.replicas` once autoscaling is enabled *and* the HPA
+        owns that field (a server-side apply must not take it back). Until then, replicas
+        stay set (at least `minReplicas`), so turning autoscaling on never drops the API to
+        the default of one replica; the reconcile hands the field over before it stops
+        setting it.
     """
     container = pods.app_container(
         p, name="api", image=image, args=["serve"], resources_spec=p.spec.api.resources
@@ -68,12 +83,21 @@ def api_deployment(p: spec.Platform, *, image: str, version: str, config_hash: s
             "spec": pod_spec,
         },
     }
-    if not p.spec.api.autoscaling.enabled:
+    autoscaling = p.spec.api.autoscaling
+    annotations: dict[str, str] | None = None
+    if not autoscaling.enabled:
         deployment_spec = {"replicas": p.spec.api.replicas, **deployment_spec}
+    elif not hpa_owns_replicas:
+        replicas = min(max(p.spec.api.replicas, autoscaling.min_replicas), autoscaling.max_replicas)
+        deployment_spec = {"replicas": replicas, **deployment_spec}
+    else:
+        annotations = {REPLICAS_OWNER_ANNOTATION: "hpa"}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": naming.child_meta(p, COMPONENT, naming.api_name(p), version=version),
+        "metadata": naming.child_meta(
+            p, COMPONENT, naming.api_name(p), version=version, annotations=annotations
+        ),
         "spec": deployment_spec,
     }
 

@@ -59,6 +59,8 @@ def desired_children(
     version: str | None,  # None: the schema is not migrated yet, leave API and worker out
     migrate: bool,  # include the migrations Job for spec.version
     inference_mode: InferenceMode,
+    images: spec.ResolvedImages | None = None,
+    hpa_owns_replicas: bool = False,
 ) -> list[Group]:
     """Every child the platform should have right now, grouped by `Step` in apply order.
 
@@ -70,6 +72,10 @@ def desired_children(
             run it too, or `spec.version` while it is None.
         migrate: Whether to include the migrations Job of `spec.version`.
         inference_mode: How to run the model servers; see `resolve_inference_mode`.
+        images: The API and worker images to run with `version` (the running release's
+            until the migrations of the spec's release succeeded); None resolves them from
+            `spec.images` for `version`.
+        hpa_owns_replicas: The API's HPA exists and has acted: stop setting its replicas.
 
     Returns:
         One `Group` per `Step`, in `Step` order; a group may be empty.
@@ -79,7 +85,13 @@ def desired_children(
         Step.DATABASE: _database(p),
         Step.CACHE: _cache(p),
         Step.MIGRATIONS: _migrations(p) if migrate else [],
-        Step.APP: _app(p, version=version, config_hash=config.config_hash(p, secrets)),
+        Step.APP: _app(
+            p,
+            version=version,
+            images=images,
+            config_hash=config.config_hash(p, secrets),
+            hpa_owns_replicas=hpa_owns_replicas,
+        ),
         Step.INFERENCE: _inference(p, version=version or p.spec.version, mode=inference_mode),
         Step.NETWORK: network.network_policies(p)
         + ([cnpg.network_policy(p)] if p.spec.database.mode == "cnpg" else []),
@@ -131,18 +143,38 @@ def _migrations(p: spec.Platform) -> list[Manifest]:
     return [migrations.migrations_job(p, image=image, version=version)]
 
 
-def _app(p: spec.Platform, *, version: str | None, config_hash: str) -> list[Manifest]:
+def _app(
+    p: spec.Platform,
+    *,
+    version: str | None,
+    images: spec.ResolvedImages | None,
+    config_hash: str,
+    hpa_owns_replicas: bool,
+) -> list[Manifest]:
     if version is None:
         return []
-    images = p.spec.images.resolve(version)
+    images = images or p.spec.images.resolve(version)
     children = [
         api.api_service(p),
-        api.api_deployment(p, image=images.api, version=version, config_hash=config_hash),
+        api.api_deployment(
+            p,
+            image=images.api,
+            version=version,
+            config_hash=config_hash,
+            hpa_owns_replicas=hpa_owns_replicas,
+        ),
         api.api_pod_disruption_budget(p),
         worker.worker_deployment(p, image=images.worker, version=version, config_hash=config_hash),
     ]
-    optional = [api.api_autoscaler(p), api.api_ingress(p)]
-    return children + [child for child in optional if child is not None]
+    # The HPA before the Deployment: it must exist (and act) before the Deployment stops
+    # setting its replicas.
+    autoscaler = api.api_autoscaler(p)
+    ingress = api.api_ingress(p)
+    return (
+        ([autoscaler] if autoscaler is not None else [])
+        + children
+        + ([ingress] if ingress is not None else [])
+    )
 
 
 def _inference(p: spec.Platform, *, version: str, mode: InferenceMode) -> list[Manifest]:

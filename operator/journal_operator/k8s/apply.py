@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, cast
 
+import aiohttp
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from journal_operator.k8s import client as k8s_client
@@ -102,9 +103,18 @@ async def _call(
             response_types_map={200: "object", 201: "object", 202: "object"},
             auth_settings=["BearerToken"],
             _return_http_data_only=True,
+            _request_timeout=client.timeout,
         )
     except ApiException as exc:
         raise _api_error(exc) from exc
+    except TimeoutError as exc:
+        raise ApiError(
+            status=0,
+            reason="Timeout",
+            message=f"{method} {path}: no answer within {client.timeout:g} s",
+        ) from exc
+    except aiohttp.ClientError as exc:
+        raise ApiError(status=0, reason="Unreachable", message=f"{method} {path}: {exc}") from exc
 
 
 def _api_error(exc: ApiException) -> ApiError:
@@ -119,8 +129,16 @@ def _identity(manifest: Mapping[str, Any]) -> tuple[str, str, str | None, str]:
     return manifest["apiVersion"], manifest["kind"], meta.get("namespace"), meta["name"]
 
 
-async def apply(client: k8s_client.Client, manifest: Mapping[str, Any]) -> Manifest:
+async def apply(
+    client: k8s_client.Client,
+    manifest: Mapping[str, Any],
+    *,
+    field_manager: str = FIELD_MANAGER,
+) -> Manifest:
     """Server-side apply one manifest we own, taking over any conflicting fields (force).
+
+    ``field_manager`` is ours unless a field is being handed over to another owner (the
+    API's replicas to its HPA: a second manager keeps the field while ours stops setting it).
 
     Returns:
         The object as stored after the apply.
@@ -130,7 +148,7 @@ async def apply(client: k8s_client.Client, manifest: Mapping[str, Any]) -> Manif
     """
     api_version, kind, namespace, name = _identity(manifest)
     path = resource_path(api_version=api_version, kind=kind, namespace=namespace, name=name)
-    query = [("fieldManager", FIELD_MANAGER), ("force", "true")]
+    query = [("fieldManager", field_manager), ("force", "true")]
     result = await _call(
         client,
         "PATCH",
