@@ -6,7 +6,8 @@ filter would then leave too few, or none, of this user's. pgvector 0.8's iterati
 index scan fixes that: with `hnsw.iterative_scan = relaxed_order` the scan goes on past
 `ef_search` candidates until `limit` rows have passed the filter (bounded by
 `hnsw.max_scan_tuples`). Relaxed order can return rows slightly out of distance order,
-so the rows are sorted again outside a materialised CTE (pgvector's README recipe). For
+so the rows are sorted again outside a materialised CTE (pgvector's README recipe), which
+also joins the entries themselves, so a search costs one query after its settings. For
 a user with few entries the planner may instead read them by `user_id` and sort them
 exactly; both give this user's nearest entries and only theirs.
 
@@ -21,7 +22,7 @@ import dataclasses
 import uuid
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import CTE, Float, Uuid, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from journal_api.models import analysis as analysis_model
@@ -35,20 +36,20 @@ _SETTINGS_SQL = text(
 )
 
 _NEAREST_SQL = """
-    WITH nearest AS MATERIALIZED (
-        SELECT a.entry_id, a.embedding <=> :query AS distance
-        FROM entry_analyses AS a
-        WHERE a.user_id = :user_id AND a.embedding IS NOT NULL {exclude}
-        ORDER BY a.embedding <=> :query
-        LIMIT :limit
-    )
-    SELECT entry_id, 1 - distance AS similarity FROM nearest ORDER BY distance, entry_id
+    SELECT a.entry_id, a.embedding <=> :query AS distance
+    FROM entry_analyses AS a
+    WHERE a.user_id = :user_id AND a.embedding IS NOT NULL {exclude}
+    ORDER BY a.embedding <=> :query
+    LIMIT :limit
 """
 _QUERY_PARAM = bindparam("query", type_=Vector(analysis_model.EMBEDDING_DIMENSIONS), required=True)
-_NEAREST = text(_NEAREST_SQL.format(exclude="")).bindparams(_QUERY_PARAM)
-_NEAREST_EXCEPT = text(_NEAREST_SQL.format(exclude="AND a.entry_id <> :exclude")).bindparams(
-    _QUERY_PARAM
-)
+
+
+def _nearest(exclude: bool) -> CTE:
+    sql = _NEAREST_SQL.format(exclude="AND a.entry_id <> :exclude" if exclude else "")
+    columns = text(sql).bindparams(_QUERY_PARAM).columns(entry_id=Uuid(), distance=Float())
+    # Materialised: the index scan's rows are fetched once, then re-sorted exactly.
+    return columns.cte("nearest").prefix_with("MATERIALIZED")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,21 +83,17 @@ async def nearest(
     params: dict[str, object] = {"query": embedding, "user_id": user_id, "limit": limit}
     if exclude is not None:
         params["exclude"] = exclude
-    rows = (await session.execute(_NEAREST if exclude is None else _NEAREST_EXCEPT, params)).all()
-    if not rows:
-        return []
-    entries = await session.execute(
-        select(entry_model.Entry).where(
-            entry_model.Entry.id.in_([row.entry_id for row in rows]),
-            entry_model.Entry.user_id == user_id,
-        )
+    nearest = _nearest(exclude is not None)
+    Entry = entry_model.Entry  # noqa: N806 - a short alias
+    # One round trip: the entries (with their analyses) come joined to their distances.
+    rows = await session.execute(
+        select(Entry, nearest.c.distance)
+        .join(nearest, Entry.id == nearest.c.entry_id)
+        .where(Entry.user_id == user_id)
+        .order_by(nearest.c.distance, nearest.c.entry_id),
+        params,
     )
-    by_id = {entry.id: entry for entry in entries.unique().scalars()}
-    return [
-        Neighbour(by_id[row.entry_id], float(row.similarity))
-        for row in rows
-        if row.entry_id in by_id
-    ]
+    return [Neighbour(entry, 1.0 - float(distance)) for entry, distance in rows.unique().all()]
 
 
 async def embedding_of(
