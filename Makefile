@@ -9,6 +9,14 @@ TOOLS_DIR   := $(CACHE_DIR)/tools
 UV          ?= $(shell command -v uv 2>/dev/null || echo $(TOOLS_DIR)/bin/uv)
 RUN         := $(UV) run --frozen
 KUBECONFIG  ?= $(CURDIR)/.local/kubeconfig
+# Images: the one place their registry and tag are set for a build. The default registry is
+# the chart values' image.registry / images.registry and the CRD's spec.images.registry
+# default (tests/images/test_image_registry.py keeps them equal); the tag defaults to the
+# charts' appVersion, which is what the charts and spec.version run.
+REGISTRY    ?= ghcr.io/journal-platform
+TAG         ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' charts/journal-operator/Chart.yaml)
+CONTAINER_ENGINE ?= docker
+IMAGES      := api operator inference
 export JOURNAL_CACHE_DIR := $(CACHE_DIR)
 
 .PHONY: help
@@ -63,6 +71,21 @@ fmt: install ## Format and auto-fix
 .PHONY: bench
 bench: install ## Benchmarks; results under bench/results/ (not part of `make test`)
 	$(RUN) python -m bench
+
+.PHONY: images
+images: ## Build the api, operator and inference images as $$(REGISTRY)/journal-<name>:$$(TAG) (needs Docker or CONTAINER_ENGINE=podman)
+	for c in $(IMAGES); do \
+	  $(CONTAINER_ENGINE) build -f $$c/Dockerfile --build-arg VERSION=$(TAG) \
+	    -t $(REGISTRY)/journal-$$c:$(TAG) . ; \
+	done
+
+.PHONY: push
+push: ## Push the three images built by `make images` (same REGISTRY and TAG)
+	for c in $(IMAGES); do $(CONTAINER_ENGINE) push $(REGISTRY)/journal-$$c:$(TAG); done
+
+.PHONY: image-names
+image-names: ## Print the three image references `make images` builds
+	@for c in $(IMAGES); do echo $(REGISTRY)/journal-$$c:$(TAG); done
 
 .PHONY: control-plane
 control-plane: ## Build (or find) kube-apiserver, controller-manager, scheduler, etcd and KWOK

@@ -33,12 +33,16 @@ Path_ = tuple[str, ...]
 
 _DNS1123_LABEL = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
 _PORT = {"minimum": 1, "maximum": 65535}
+# The CRD's pattern for spec.images.registry: a registry host and path, no trailing slash.
+_REGISTRY_PATTERN = r"^[a-z0-9]([-a-z0-9.:]*[a-z0-9])?(/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)*$"
+_REGISTRY = {"type": "string", "maxLength": 200, "pattern": _REGISTRY_PATTERN}
 _SEMVER = r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z][0-9A-Za-z.-]*)?$"
 # What the defaults cannot say, per chart folder name and value path; merged into the node.
 OPERATOR_CONSTRAINTS: dict[Path_, dict[str, Any]] = {
     ("replicaCount",): {"const": 1},
     ("watchNamespaces",): {"items": _DNS1123_LABEL, "uniqueItems": True},
     ("logLevel",): {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]},
+    ("image", "registry"): {**_REGISTRY, "pattern": f"^$|{_REGISTRY_PATTERN}"},
     ("image", "repository"): {"minLength": 1},
     ("image", "pullPolicy"): {"enum": ["Always", "IfNotPresent", "Never"]},
     ("imagePullSecrets",): {
@@ -66,6 +70,7 @@ PLATFORM_CONSTRAINTS: dict[Path_, dict[str, Any]] = {
     ("name",): {"pattern": "^$|^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", "maxLength": 63},
     # Empty, or the semantic version the CRD's CEL rule accepts for spec.version.
     ("version",): {"pattern": f"^$|{_SEMVER}"},
+    ("images", "registry"): _REGISTRY,
 }
 CONSTRAINTS: dict[str, dict[Path_, dict[str, Any]]] = {
     "journal-operator": OPERATOR_CONSTRAINTS,

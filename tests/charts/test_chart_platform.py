@@ -59,7 +59,9 @@ def test_defaults_render_a_valid_platform_named_after_the_release(
     assert platform["apiVersion"] == f"{chart.crd_group()}/v1alpha1"
     assert platform["metadata"]["name"] == RELEASE
     assert platform["metadata"]["namespace"] == NAMESPACE
-    assert platform["spec"] == {"version": _app_version()}
+    # The chart's images.registry (tests/images/test_image_registry.py) is always passed.
+    registry = {"registry": "ghcr.io/journal-platform"}
+    assert platform["spec"] == {"version": _app_version(), "images": registry}
 
 
 def test_spec_passes_through_and_version_value_wins(
@@ -69,7 +71,8 @@ def test_spec_passes_through_and_version_value_wins(
     platform = _render(helm, tmp_path, {"name": "prod", "version": "1.2.3", "spec": spec})
     jsonschema.validate(platform, _crd_schema())
     assert platform["metadata"]["name"] == "prod"
-    assert platform["spec"] == {**spec, "version": "1.2.3"}
+    registry = {"registry": "ghcr.io/journal-platform"}
+    assert platform["spec"] == {**spec, "version": "1.2.3", "images": registry}
 
 
 def test_schema_refuses_a_version_that_is_not_semantic(
