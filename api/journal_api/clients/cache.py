@@ -29,6 +29,8 @@ from redis.exceptions import RedisError
 from journal_api import metrics as metrics_module
 
 KEY_PREFIX = "journal"
+# Keys unlinked per command when purging a user's keys.
+_PURGE_BATCH = 500
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -117,6 +119,29 @@ class Cache:
         """Delete exactly these keys (no patterns: invalidation stays precise)."""
         if keys:
             await self._call(lambda: self.client.delete(*keys))
+
+    async def purge_user(self, user_id: uuid.UUID) -> int | None:
+        """Delete every key of ``user_id`` (`user_key`): cached bodies, generation, auth
+        state. For a deleted account only; everything else invalidates precisely.
+
+        Returns:
+            How many keys were deleted, or None if Redis is down.
+        """
+        pattern = user_key(user_id, "*")
+
+        async def run() -> int:
+            # SCAN walks the keyspace in steps, so Redis never blocks on one long command.
+            deleted, batch = 0, []
+            async for key in self.client.scan_iter(match=pattern, count=1000):
+                batch.append(key)
+                if len(batch) >= _PURGE_BATCH:
+                    deleted += int(await self.client.unlink(*batch))
+                    batch = []
+            if batch:
+                deleted += int(await self.client.unlink(*batch))
+            return deleted
+
+        return await self._call(run)
 
     async def incr(self, key: str, *, ttl: int | None = None) -> int | None:
         """Increment the counter at ``key``; returns the new value, or None if Redis is down.

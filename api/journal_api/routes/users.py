@@ -12,7 +12,7 @@ from journal_api.clients import auth_cache
 from journal_api.models import user as user_model
 from journal_api.repositories import audit, tokens, users
 from journal_api.schemas import user as schemas
-from journal_api.services import credentials
+from journal_api.services import credentials, user_cache
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -120,5 +120,7 @@ async def delete_me(
     )
     await users.delete(session, user_id=user.id)
     await session.commit()
-    # After the commit: the account's still-valid access tokens are refused from now on.
+    # After the commit: the account's still-valid access tokens are refused from now on,
+    # and nothing cached from its data (lists, entries, search results, insights) is kept.
     await auth_cache.invalidate(cache, user_id=user.id)
+    await user_cache.purge(cache, user_id=user.id)

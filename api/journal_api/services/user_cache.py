@@ -25,11 +25,14 @@ routes.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 
 from journal_api import metrics as metrics_module
 from journal_api.clients import cache as cache_module
 from journal_api.clients import gate
+
+logger = logging.getLogger(__name__)
 
 # KEYS[1] generation counter, KEYS[2] body key prefix; ARGV[1] a fresh random
 # generation, ARGV[2] the counter's TTL. Returns {generation, body-or-nothing}.
@@ -44,7 +47,15 @@ end
 return {generation, redis.call('GET', KEYS[2] .. generation)}
 """
 
-_STORE_SCRIPT = "return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])"
+# KEYS[1] body key, KEYS[2] generation counter; ARGV[1] body, ARGV[2] TTL, ARGV[3] the
+# generation the body was computed under. Stored only while that generation is current:
+# a body computed before a write (or an account deletion's purge) is not stored after it.
+_STORE_SCRIPT = """
+if redis.call('GET', KEYS[2]) == ARGV[3] then
+  return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return 0
+"""
 
 _BUMP_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -63,6 +74,8 @@ class Lookup:
     body: bytes | None
     store_key: str | None  # None while Redis is unreachable: compute, but do not store
     variant: bytes = b""
+    generation_key: str = ""
+    generation: str = ""
 
 
 def _served(stored: bytes | None, variant: bytes) -> bytes | None:
@@ -109,7 +122,13 @@ async def lookup(
     body = _served(stored, wanted)
     if body is None:
         metrics.cache_misses.inc()
-        return Lookup(body=None, store_key=prefix + generation, variant=wanted)
+        return Lookup(
+            body=None,
+            store_key=prefix + generation,
+            variant=wanted,
+            generation_key=gate.generation_key(user_id),
+            generation=generation,
+        )
     metrics.cache_hits.inc()
     return Lookup(body=body, store_key=None)
 
@@ -118,7 +137,19 @@ async def store(cache: cache_module.Cache, lookup_result: Lookup, *, body: bytes
     """Cache ``body`` where ``lookup_result`` said to (nothing when Redis was down)."""
     if lookup_result.store_key is not None:
         stored = lookup_result.variant + b"\n" + body
-        await cache.run_script(_STORE_SCRIPT, keys=[lookup_result.store_key], args=[stored, ttl])
+        await cache.run_script(
+            _STORE_SCRIPT,
+            keys=[lookup_result.store_key, lookup_result.generation_key],
+            args=[stored, ttl, lookup_result.generation],
+        )
+
+
+async def purge(cache: cache_module.Cache, *, user_id: uuid.UUID) -> None:
+    """Delete everything cached for ``user_id`` (a deleted account): every list, entry,
+    search result and insight body, and the generation. Call after commit."""
+    if await cache.purge_user(user_id) is None:
+        # Nothing can read them (the account is gone); they expire within the cache TTL.
+        logger.warning("could not purge a deleted user's cache", extra={"user_id": str(user_id)})
 
 
 async def invalidate(cache: cache_module.Cache, *, user_id: uuid.UUID) -> None:
