@@ -8,11 +8,13 @@ day, never the entries. Called by `routes/insights.py`.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Sequence
+from typing import cast
 
+import numpy as np
+import numpy.typing as npt
 from journal_api import metrics as metrics_module
 from journal_api.clients import cache as cache_module
 from journal_api.clients import gate
@@ -29,29 +31,6 @@ ROLLING = {"day": 7, "week": 4}
 _STEP = {"day": 1, "week": 7}
 
 
-@dataclasses.dataclass
-class _Totals:
-    entries: int = 0
-    polarity: float = 0.0
-    sums: list[float] = dataclasses.field(default_factory=list)
-    ekman: dict[str, int] = dataclasses.field(default_factory=dict)
-    sentiment: dict[str, int] = dataclasses.field(default_factory=dict)
-
-    def add(self, day: emotion_days_repo.Day) -> None:
-        self.entries += day.entries
-        self.polarity += day.polarity_sum
-        if len(self.sums) < len(day.emotion_sums):
-            self.sums.extend([0.0] * (len(day.emotion_sums) - len(self.sums)))
-        for i, value in enumerate(day.emotion_sums):
-            self.sums[i] += value
-        for target, counts in (
-            (self.ekman, day.ekman_counts),
-            (self.sentiment, day.sentiment_counts),
-        ):
-            for label, n in counts.items():
-                target[label] = target.get(label, 0) + n
-
-
 def bucket_start(day: dt.date, bucket: schemas.Bucket) -> dt.date:
     """The first day of ``day``'s bucket (weeks start on Monday)."""
     return day if bucket == "day" else day - day.weekday() * ONE_DAY
@@ -62,27 +41,8 @@ def first_needed(start: dt.date, bucket: schemas.Bucket) -> dt.date:
     return bucket_start(start, bucket) - (ROLLING[bucket] - 1) * _STEP[bucket] * ONE_DAY
 
 
-def _bucket(
-    totals: _Totals, *, start: dt.date, end: dt.date, rolling: float | None
-) -> schemas.EmotionBucket:
-    n = totals.entries
-    return schemas.EmotionBucket(
-        start=start,
-        end=end,
-        entries=n,
-        emotions=(
-            {
-                label: round(s / n, 4)
-                for label, s in zip(analysis_schema.EMOTIONS, totals.sums, strict=False)
-            }
-            if n
-            else {}
-        ),
-        ekman={label: round(c / n, 4) for label, c in sorted(totals.ekman.items())} if n else {},
-        sentiment=dict(sorted(totals.sentiment.items())),
-        polarity=round(totals.polarity / n, 4) if n else None,
-        polarity_rolling=rolling,
-    )
+def _rounded(values: npt.NDArray[np.float64]) -> list[list[float]]:
+    return cast("list[list[float]]", np.round(values, 4).tolist())
 
 
 def trend(
@@ -93,31 +53,71 @@ def trend(
     bucket: schemas.Bucket,
     timezone: str,
 ) -> schemas.EmotionTrend:
-    """The body for ``rows`` (days from `first_needed` to ``end``)."""
-    step = _STEP[bucket] * ONE_DAY
+    """The body for ``rows`` (days from `first_needed` to ``end``).
+
+    A year of days is summed per bucket with numpy (a row per day, a column per emotion):
+    this runs on every cache miss, so it must not loop over 28 labels per day in Python.
+    """
+    step = _STEP[bucket]
     window = ROLLING[bucket]
-    inside: dict[dt.date, _Totals] = {}  # the bucket's days inside [start, end]
-    whole: dict[dt.date, _Totals] = {}  # all its days, for the rolling average
-    for row in rows:
-        key = bucket_start(row.day, bucket)
-        whole.setdefault(key, _Totals()).add(row)
-        if start <= row.day <= end:
-            inside.setdefault(key, _Totals()).add(row)
+    first = bucket_start(start, bucket)
+    count = (end - first).days // step + 1
+    # Bucket b of the window is slot b + window - 1; the slots before it hold the days
+    # that only feed the first buckets' rolling average.
+    slots = count + window - 1
+    labels = len(analysis_schema.EMOTIONS)
+    slot = np.array(
+        [(bucket_start(row.day, bucket) - first).days // step + window - 1 for row in rows],
+        dtype=np.int64,
+    )
+    day_entries = np.array([row.entries for row in rows], dtype=np.float64)
+    day_polarity = np.array([row.polarity_sum for row in rows], dtype=np.float64)
+    kept = (slot >= 0) & (slot < slots)
+    whole_entries = np.bincount(slot[kept], day_entries[kept], minlength=slots)
+    whole_polarity = np.bincount(slot[kept], day_polarity[kept], minlength=slots)
+    inside = np.array([start <= row.day <= end for row in rows], dtype=bool) & kept
+    index = slot[inside] - (window - 1)
+    entries = np.bincount(index, day_entries[inside], minlength=count)
+    polarity = np.bincount(index, day_polarity[inside], minlength=count)
+    day_sums = np.zeros((len(rows), labels))
+    for i, row in enumerate(rows):
+        day_sums[i, : len(row.emotion_sums)] = row.emotion_sums
+    sums = np.zeros((count, labels))
+    np.add.at(sums, index, day_sums[inside])
+    ekman: list[dict[str, int]] = [{} for _ in range(count)]
+    sentiment: list[dict[str, int]] = [{} for _ in range(count)]
+    counted = [row for row, keep in zip(rows, inside.tolist(), strict=True) if keep]
+    for b, row in zip(index.tolist(), counted, strict=True):
+        for target, counts in ((ekman[b], row.ekman_counts), (sentiment[b], row.sentiment_counts)):
+            for label, n in counts.items():
+                target[label] = target.get(label, 0) + n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = _rounded(sums / entries[:, None])
+    # Rolling sums over `window` slots: the bucket's own and the window - 1 before it.
+    kernel = np.ones(window)
+    rolling_entries = np.convolve(whole_entries, kernel, mode="valid")
+    rolling_polarity = np.convolve(whole_polarity, kernel, mode="valid")
     buckets = []
-    key = bucket_start(start, bucket)
-    while key <= end:
-        span = [whole.get(key - i * step) for i in range(window)]
-        entries = sum(t.entries for t in span if t)
-        rolling = round(sum(t.polarity for t in span if t) / entries, 4) if entries else None
+    for b in range(count):
+        key = first + b * step * ONE_DAY
+        n = int(entries[b])
         buckets.append(
-            _bucket(
-                inside.get(key, _Totals()),
+            # Built from checked numbers: validation would only cost time.
+            schemas.EmotionBucket.model_construct(
                 start=max(key, start),
-                end=min(key + step - ONE_DAY, end),
-                rolling=rolling,
+                end=min(key + (step - 1) * ONE_DAY, end),
+                entries=n,
+                emotions=dict(zip(analysis_schema.EMOTIONS, means[b], strict=True)) if n else {},
+                ekman={label: round(c / n, 4) for label, c in sorted(ekman[b].items())}
+                if n
+                else {},
+                sentiment=dict(sorted(sentiment[b].items())),
+                polarity=round(float(polarity[b]) / n, 4) if n else None,
+                polarity_rolling=round(float(rolling_polarity[b] / rolling_entries[b]), 4)
+                if rolling_entries[b]
+                else None,
             )
         )
-        key += step
     unit = "days" if bucket == "day" else "weeks"
     return schemas.EmotionTrend(
         days=(end - start).days + 1,
@@ -125,7 +125,7 @@ def trend(
         timezone=timezone,
         start_date=start,
         end_date=end,
-        entries=sum(b.entries for b in buckets),
+        entries=int(entries.sum()),
         rolling_window=schemas.RollingWindow(
             buckets=window,
             description=f"entry-weighted mean polarity over this bucket and the {window - 1} "
