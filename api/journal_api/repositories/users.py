@@ -149,6 +149,10 @@ async def revoke_access_tokens(
     Run it FIRST in a revoking transaction: its row lock orders it against every issuer
     (`repositories/tokens.py`), and the cut-off is the database clock's, like `iat`.
     """
+    # The lock first, the cut-off after: an UPDATE computes its new values before it waits
+    # for the row, so a cut-off taken in one statement would predate the tokens that
+    # issuers in flight are still to commit, and leave their access tokens valid.
+    await lock_for_revocation(session, user_id=user_id)
     values: dict[str, object] = {"tokens_valid_after": func.clock_timestamp()}
     if password_hash is not None:
         values["password_hash"] = password_hash
