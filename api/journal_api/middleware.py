@@ -5,7 +5,9 @@ outermost, so it also sees 404s, 413s, 429s and crashes. In order, for each requ
 
 1. Take the request id from `X-Request-ID` (or make one) and return it on the response.
 2. Refuse bodies over `max_body_bytes`: by `Content-Length` up front, and by counting
-   streamed bytes as the app reads them (never buffering the whole body here).
+   streamed bytes as the app reads them (never buffering the whole body here); the rest
+   of a refused body is read and dropped, within bounds, so the 413 is not lost to a
+   connection reset (`_discard_body`).
 3. Apply the rate limits: a request with a valid bearer token counts against its user
    only (clients behind one address do not share a bucket), any other against the
    client's address (`proxies.py`: the right-most hop outside the trusted proxies), and
@@ -17,6 +19,7 @@ outermost, so it also sees 404s, 413s, 429s and crashes. In order, for each requ
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -115,7 +118,10 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            rejection = self._too_large(scope) or await self._rate_limited(scope)
+            too_large = self._too_large(scope)
+            if too_large is not None:
+                await self._discard_body(receive, received=0)
+            rejection = too_large or await self._rate_limited(scope)
             if rejection is not None:
                 await rejection(scope, receive, send_with_id)
             else:
@@ -148,12 +154,39 @@ class RequestMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    if message.get("more_body", False):
+                        await self._discard_body(receive, received=received)
                     # Raised inside the app's body read: FastAPI re-raises HTTPExceptions,
                     # and our handler answers 413 problem+json.
                     raise BodyTooLarge(limit)
             return message
 
         return counted
+
+    async def _discard_body(self, receive: Receive, *, received: int) -> None:
+        """Read and drop the rest of a refused body, up to `max_body_drain_bytes` and
+        `body_drain_seconds`, before the 413 goes out.
+
+        Why: once the answer is complete the server stops reading, and when it then closes
+        the connection (the client asked for `Connection: close`, or h11 must close after
+        an unread body) with the client's bytes still unread, the kernel sends a reset,
+        which can destroy the 413 before the client has read it. A client still sending
+        beyond the bound gets its 413 all the same, just without that guarantee.
+        """
+        deadline = time.monotonic() + self.settings.body_drain_seconds
+        while received <= self.settings.max_body_drain_bytes:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                message = await asyncio.wait_for(receive(), remaining)
+            except TimeoutError:
+                return
+            if message["type"] != "http.request":
+                return  # the client went away
+            received += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
     async def _rate_limited(self, scope: Scope) -> JSONResponse | None:
         if scope["path"] in UNLIMITED_PATHS:

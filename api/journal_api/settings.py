@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # The rest of a refused (413) body is read and dropped up to these bounds, so that
+    # closing the connection does not reset it before the client reads the 413.
+    max_body_drain_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    body_drain_seconds: float = Field(default=5.0, ge=0)
     cache_ttl_seconds: int = Field(default=300, ge=1)
     # How long the cache client skips Redis after a failure before trying again.
     cache_retry_seconds: float = Field(default=1.0, ge=0)

@@ -302,6 +302,7 @@ async def ensure_secrets(
         p.name,
         observed.secrets_version(db_name),
         observed.secrets_version(jwt_name),
+        p.spec.deletion_policy,  # a changed policy reads (and fixes the ownership of) them again
     )
     if (
         key in ctx.generated
@@ -333,9 +334,12 @@ async def _get_secret(ctx: Context, p: spec.Platform, name: str) -> Manifest | N
     body = await k8s.get(
         ctx.client, api_version="v1", kind="Secret", namespace=p.namespace, name=name
     )
-    if body is not None and not _owned_by(body, p):
-        # A Secret retained from an earlier platform of the same name: adopt it again, so
-        # deletionPolicy applies to it under this platform too.
+    retain = p.spec.deletion_policy == "Retain"
+    labels = ((body or {}).get("metadata") or {}).get("labels") or {}
+    if body is not None and (_owned_by(body, p) == retain or finalizing.RETAINED_LABEL in labels):
+        # A Secret retained from an earlier platform of the same name, or deletionPolicy
+        # changed: Delete puts our owner reference on it, Retain keeps it off (so garbage
+        # collection can never take it), and either way it is in use again.
         await k8s.patch_merge(
             ctx.client,
             api_version="v1",
@@ -344,7 +348,7 @@ async def _get_secret(ctx: Context, p: spec.Platform, name: str) -> Manifest | N
             name=name,
             patch={
                 "metadata": {
-                    "ownerReferences": [naming.owner_reference(p)],
+                    "ownerReferences": None if retain else [naming.owner_reference(p)],
                     "labels": {finalizing.RETAINED_LABEL: None},
                 }
             },
