@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
         for key in ("host", "port", "workers", "inference_url")
         if (value := getattr(args, key, None)) is not None
     }
+    if args.command == "safety-eval":
+        # An offline evaluation signs no token and serves no one: it needs only the model
+        # server, not the production keys a deployment must set.
+        overrides.setdefault("environment", "development")
     try:
         settings = settings_module.Settings(**overrides)
     except pydantic.ValidationError as exc:

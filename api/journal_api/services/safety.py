@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from journal_api.knowledge import crisis, vectors
 from journal_api.knowledge import resources as resources_module
 from journal_api.schemas import suggestions as schemas
@@ -91,6 +92,51 @@ def rule_ids(text: str, language: crisis.CrisisLanguage) -> tuple[str, ...]:
     return tuple(rule.id for rule in language.rules if rule.regex.search(text))
 
 
+def margins(
+    sentence_vectors: Sequence[vectors.Vector],
+    exemplar_vectors: Sequence[vectors.Vector],
+    contrast_vectors: Sequence[vectors.Vector],
+) -> tuple[list[float], list[int]]:
+    """Each sentence's exemplar-minus-contrast similarity and its nearest exemplar's index.
+
+    Two matrix products: every sentence of a batch against every exemplar and contrast
+    sentence at once (a Python loop over them cost as much as the analysis itself).
+    """
+    if not sentence_vectors:
+        return [], []
+    s = np.asarray(sentence_vectors, dtype=np.float64)
+    to_exemplars = s @ np.asarray(exemplar_vectors, dtype=np.float64).T
+    to_contrast = s @ np.asarray(contrast_vectors, dtype=np.float64).T
+    margin = to_exemplars.max(axis=1) - to_contrast.max(axis=1)
+    return margin.tolist(), to_exemplars.argmax(axis=1).tolist()
+
+
+def verdict(
+    text: str,
+    *,
+    language: crisis.CrisisLanguage,
+    sentence_margins: Sequence[float],
+    nearest_exemplars: Sequence[int],
+    threshold: float | None = None,  # None: the threshold shipped with the language
+) -> Screening:
+    """Screen ``text`` given its sentences' `margins` (pure: no model call)."""
+    limit = language.threshold if threshold is None else threshold
+    best, nearest = -2.0, None
+    for margin, index in zip(sentence_margins, nearest_exemplars, strict=True):
+        if margin > best:
+            best, nearest = margin, language.exemplars[index].id
+    rules = rule_ids(text, language)
+    return Screening(
+        flagged=decide(rule_ids=rules, margin=best, threshold=limit),
+        rule_ids=rules,
+        margin=best,
+        threshold=limit,
+        exemplar_id=nearest,
+        sentences=len(sentence_margins),
+        language_version=language.version,
+    )
+
+
 def screen(
     text: str,
     *,
@@ -101,24 +147,13 @@ def screen(
     threshold: float | None = None,  # None: the threshold shipped with the language
 ) -> Screening:
     """Screen ``text`` given the vectors of its `sentences` (pure: no model call)."""
-    limit = language.threshold if threshold is None else threshold
-    best, nearest = -2.0, None
-    for vector in sentence_vectors:
-        exemplar_similarity, index = max(
-            (vectors.dot(vector, e), i) for i, e in enumerate(exemplar_vectors)
-        )
-        margin = exemplar_similarity - max(vectors.dot(vector, c) for c in contrast_vectors)
-        if margin > best:
-            best, nearest = margin, language.exemplars[index].id
-    rules = rule_ids(text, language)
-    return Screening(
-        flagged=decide(rule_ids=rules, margin=best, threshold=limit),
-        rule_ids=rules,
-        margin=best,
-        threshold=limit,
-        exemplar_id=nearest,
-        sentences=len(sentence_vectors),
-        language_version=language.version,
+    sentence_margins, nearest = margins(sentence_vectors, exemplar_vectors, contrast_vectors)
+    return verdict(
+        text,
+        language=language,
+        sentence_margins=sentence_margins,
+        nearest_exemplars=nearest,
+        threshold=threshold,
     )
 
 
@@ -160,19 +195,21 @@ async def screen_texts(
     embedded: list[list[float]] = []
     for start in range(0, len(flat), batch):
         embedded.extend(await embed(flat[start : start + batch]))
+    # All sentences of the batch against the exemplars at once, then one verdict per text.
+    all_margins, all_nearest = margins(embedded, exemplars, contrast)
     screenings, offset = [], 0
     for text, parts in zip(texts, split, strict=True):
+        end = offset + len(parts)
         screenings.append(
-            screen(
+            verdict(
                 text,
                 language=language,
-                sentence_vectors=embedded[offset : offset + len(parts)],
-                exemplar_vectors=exemplars,
-                contrast_vectors=contrast,
+                sentence_margins=all_margins[offset:end],
+                nearest_exemplars=all_nearest[offset:end],
                 threshold=threshold,
             )
         )
-        offset += len(parts)
+        offset = end
     return screenings
 
 
