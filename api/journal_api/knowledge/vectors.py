@@ -4,9 +4,10 @@ of embedded knowledge texts.
 Vectors are plain float sequences (384 of them, L2-normalised by the model server, so a dot
 product is the cosine): the few products a suggestion request needs do not justify numpy; the
 crisis screen, which compares every sentence with every exemplar, uses matrix products
-(`services/safety.margins`). `VectorCache` keeps the embeddings of the shipped texts (techniques, crisis exemplars) in
-memory, once per process, keyed by the data's version and the embedding model, so a new
-knowledge-base version or a new model is embedded afresh and an old one is never mixed in.
+(`services/safety.margins`). `VectorCache` keeps the embeddings of the shipped texts
+(techniques, crisis exemplars) in memory, once per process, keyed by the data's version and
+the embedding model, so a new knowledge-base version or a new model is embedded afresh and an
+old one is never mixed in.
 """
 
 from __future__ import annotations
