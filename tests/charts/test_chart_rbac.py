@@ -52,12 +52,17 @@ NAMESPACED_GRANTS = {
     **{child: CHILD_VERBS for child in APPLICATION_CHILDREN},
     ("", "persistentvolumeclaims"): {"get", "list", "patch", "delete"},
     ("", "pods"): {"get", "list", "watch"},
+    ("postgresql.cnpg.io", "clusters"): {"get", "list", "watch", "create", "patch"},
+    ("postgresql.cnpg.io", "scheduledbackups"): CHILD_VERBS,
     ("", "events"): {"create", "patch"},
     ("{group}", "journalplatforms"): {"get", "list", "watch", "patch"},
     ("{group}", "journalplatforms/status"): {"get", "patch"},
     ("{group}", "journalplatforms/finalizers"): {"update"},
 }
-CLUSTER_GRANTS = {("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"}}
+CLUSTER_GRANTS = {
+    ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"},
+    ("", "persistentvolumes"): {"get", "patch"},
+}
 NAMESPACE_SCANNING = {("", "namespaces"): {"list", "watch"}}
 
 Grants = dict[tuple[str, str], set[str]]

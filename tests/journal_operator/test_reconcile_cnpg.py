@@ -8,7 +8,8 @@ operator subprocess, KWOK running the pods):
   read-write Service; no StatefulSet is made;
 - `DatabaseReady` follows the Cluster's status: while the Cluster is "Setting up primary"
   the platform is not Ready and says so, and it becomes Ready when the Cluster does;
-- a missing backup-credentials Secret keeps the platform Pending, naming the Secret and key.
+- a missing backup-credentials Secret keeps the platform Pending, naming the Secret and key;
+- deleting a platform with deletionPolicy Retain keeps the Cluster, orphaned and labelled.
 
 CloudNativePG's controller cannot run here (its instance manager runs inside real pods), so
 the Cluster's status transition comes from the simulated CloudNativePG controller,
@@ -19,6 +20,7 @@ then "Cluster in healthy state" unless the imageName carries a -stall/-fail mark
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
 import pytest
@@ -183,3 +185,23 @@ def test_missing_backup_secret_keeps_the_platform_pending(
     )
     _backup_secret(cnpg_cluster, k8s_namespace)
     platforms.wait_ready(cnpg_cluster, k8s_namespace, "journal")
+
+
+def test_retain_keeps_the_cluster_orphaned(
+    cnpg_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
+) -> None:
+    cnpg_cluster.apply(
+        platforms.platform(
+            "kept", k8s_namespace, database={"mode": "cnpg", "cnpg": {"instances": 1}}
+        )
+    )
+    platforms.wait_ready(cnpg_cluster, k8s_namespace, "kept")
+    cnpg_cluster.delete("journalplatform", "kept", namespace=k8s_namespace, wait=True)
+    for _ in range(10):  # garbage collection would have taken it within these seconds
+        time.sleep(1)
+        cluster = cnpg_cluster.get_or_none(
+            "clusters.postgresql.cnpg.io", "kept-postgres", namespace=k8s_namespace
+        )
+        assert cluster is not None
+    assert not cluster["metadata"].get("ownerReferences")
+    assert cluster["metadata"]["labels"]["journalplatform.io/retained"] == "true"

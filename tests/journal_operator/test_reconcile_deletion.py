@@ -1,8 +1,9 @@
 """Deleting a platform honours ``deletionPolicy``.
 
 Aspects under test:
-- Retain: the generated Secrets and the database volume stay, without an owner reference,
-  labelled as retained; everything else is garbage-collected;
+- Retain: the generated Secrets never carry an owner reference; they and the database volume
+  stay, labelled as retained, the PersistentVolume with reclaim policy Retain; everything
+  else is garbage-collected; switching to Delete puts the owner reference on the Secrets;
 - Delete: Secrets, volumes and every other child are gone.
 """
 
@@ -42,6 +43,11 @@ def test_retain_keeps_secrets_and_volumes_orphaned_and_labelled(
     k8s_cluster.apply(platforms.platform("keep", k8s_namespace, deletionPolicy="Retain"))
     platforms.wait_ready(k8s_cluster, k8s_namespace, "keep")
     assert _children(k8s_cluster, k8s_namespace, "pvc", "keep")
+    # Never an owner reference under Retain, not only after the finalizer ran: garbage
+    # collection cannot take them even if the finalizer never runs.
+    living = _children(k8s_cluster, k8s_namespace, "secret", "keep")
+    assert {s["metadata"]["name"] for s in living} == {"keep-database", "keep-jwt"}
+    assert not any(s["metadata"].get("ownerReferences") for s in living)
 
     _delete_platform(k8s_cluster, k8s_namespace, "keep")
 
@@ -58,6 +64,28 @@ def test_retain_keeps_secrets_and_volumes_orphaned_and_labelled(
         meta = obj["metadata"]
         assert not meta.get("ownerReferences"), meta
         assert meta["labels"][RETAINED] == "true"
+    # The volumes themselves outlive the claims: reclaim policy Retain (the class says Delete).
+    for pvc in pvcs:
+        volume = k8s_cluster.get("pv", pvc["spec"]["volumeName"])
+        assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+
+
+def test_policy_change_to_delete_puts_the_owner_reference_on_the_secrets(
+    k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
+) -> None:
+    k8s_cluster.apply(platforms.platform("flip", k8s_namespace, deletionPolicy="Retain"))
+    jp = platforms.wait_ready(k8s_cluster, k8s_namespace, "flip")
+    platforms.patch_spec(k8s_cluster, k8s_namespace, "flip", {"deletionPolicy": "Delete"})
+
+    def owned() -> bool:
+        secrets = _children(k8s_cluster, k8s_namespace, "secret", "flip")
+        return len(secrets) == 2 and all(
+            [r["uid"] for r in s["metadata"].get("ownerReferences") or []]
+            == [jp["metadata"]["uid"]]
+            for s in secrets
+        )
+
+    wait_until(owned, timeout=GONE_TIMEOUT, description="Secrets owned after deletionPolicy Delete")
 
 
 def test_delete_removes_secrets_volumes_and_children(

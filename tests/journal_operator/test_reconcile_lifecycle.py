@@ -65,7 +65,10 @@ def _assert_built_as_designed(cluster: LocalCluster, jp: dict[str, Any]) -> None
         kind, name = desired["kind"], desired["metadata"]["name"]
         live = cluster.get(kind, name, namespace=jp["metadata"]["namespace"])
         owners = live["metadata"].get("ownerReferences") or []
-        assert any(o["uid"] == uid and o.get("controller") for o in owners), (kind, name)
+        if kind == "Secret" and jp["spec"].get("deletionPolicy", "Retain") == "Retain":
+            assert not owners, (kind, name)  # retained data is never garbage-collected
+        else:
+            assert any(o["uid"] == uid and o.get("controller") for o in owners), (kind, name)
         labels = live["metadata"]["labels"]
         assert labels[naming.LABEL_MANAGED_BY] == naming.MANAGER, (kind, name)
         assert labels[naming.LABEL_INSTANCE] == jp["metadata"]["name"], (kind, name)

@@ -136,10 +136,16 @@ def _secret(
 ) -> Manifest:
     # `data` rather than `stringData`: the API server turns stringData into data, so a
     # server-side apply of stringData would never match what is stored.
+    metadata = naming.child_meta(p, component, name)
+    if p.spec.deletion_policy == "Retain":
+        # No owner reference at all under Retain: garbage collection must never take the
+        # credentials of a volume that outlives the platform, even when the finalizer does not
+        # run (the operator uninstalled, the CRD deleted). Found by their labels instead.
+        del metadata["ownerReferences"]
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": naming.child_meta(p, component, name),
+        "metadata": metadata,
         "type": "Opaque",
         "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(values.items())},
     }
