@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -65,8 +65,11 @@ class Sizes:
 
 
 @contextmanager
-def services(base: Path) -> Iterator[tuple[PostgresServer, RedisServer]]:
-    postgres, redis = PostgresServer(base / "postgres"), RedisServer(base / "redis")
+def services(
+    base: Path, *, postgres_settings: Mapping[str, str] | None = None
+) -> Iterator[tuple[PostgresServer, RedisServer]]:
+    postgres = PostgresServer(base / "postgres", settings=postgres_settings)
+    redis = RedisServer(base / "redis")
     log("starting PostgreSQL and Redis")
     postgres.start()
     redis.start()

@@ -16,11 +16,17 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from tests.support import ports
 
 SUPERUSER = "postgres"
+DEFAULT_SETTINGS: Mapping[str, str] = {
+    "max_connections": "200",
+    "shared_buffers": "128MB",
+    "fsync": "on",
+}
 
 
 def _bin_dir() -> Path:
@@ -84,8 +90,13 @@ class PostgresServer:
         port: TCP port; a free one is picked when None.
     """
 
-    def __init__(self, base_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, base_dir: Path, port: int | None = None, *, settings: Mapping[str, str] | None = None
+    ) -> None:
         self.base_dir = base_dir
+        # Server settings over the defaults below (`-c name=value`), e.g. a benchmark's
+        # shared_buffers sized to its corpus.
+        self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
         self.data_dir = base_dir / "data"
         self.log_file = base_dir / "server.log"
         self.port = port or ports.free_port()
@@ -139,9 +150,8 @@ class PostgresServer:
                 "UTF8",
                 "--no-locale",
             )
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base_dir} "
-            "-c max_connections=200 -c shared_buffers=128MB -c fsync=on"
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base_dir} " + " ".join(
+            f"-c {name}={value}" for name, value in self.settings.items()
         )
         self._run(
             str(self.bin_dir / "pg_ctl"),
