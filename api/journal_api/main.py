@@ -89,6 +89,10 @@ def create_app(settings: settings_module.Settings) -> FastAPI:
         lifespan=_lifespan,
         generate_unique_id_function=_operation_id,
         responses=errors.PROBLEM_RESPONSES,
+        # Off: no /docs, /redoc or /openapi.json at all (the Ingress never routes them).
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     metrics = metrics_module.Metrics()
     cache = cache_module.Cache(

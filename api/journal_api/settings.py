@@ -99,6 +99,8 @@ class Settings(BaseSettings):
 
     # Serves `routes/bench.py` (the benchmark's ceiling endpoint); `make bench` only.
     bench_endpoints: bool = False
+    # Serve the interactive docs (/docs, /redoc) and the OpenAPI document (/openapi.json).
+    docs_enabled: bool = True
 
     # The worker (`python -m journal_api worker`, see `working.py`).
     worker_batch_size: int = Field(default=10, ge=1)

@@ -216,3 +216,30 @@ def test_ingress_routes_host_to_service(tls: bool) -> None:
     }
     expected_tls = [{"hosts": ["j.example.com"], "secretName": "j-tls"}] if tls else None
     assert ingress["spec"].get("tls") == expected_tls
+
+
+def _routed(ingress: dict[str, Any], path: str) -> bool:
+    """Whether ``path`` reaches a backend, by the Ingress matching rules (Exact: the
+    whole path; Prefix: whole `/`-separated elements)."""
+    for rule in ingress["spec"]["rules"]:
+        for entry in rule["http"]["paths"]:
+            if entry["pathType"] == "Exact" and path == entry["path"]:
+                return True
+            if entry["pathType"] == "Prefix":
+                prefix = entry["path"].rstrip("/").split("/")
+                if path.split("/")[: len(prefix)] == prefix:
+                    return True
+    return False
+
+
+PUBLIC = ["/api/v1/entries", "/api/v1/auth/login", "/api/v1/users/me/export"]
+INTERNAL = ["/metrics", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/apidocs"]
+
+
+def test_ingress_routes_the_api_but_not_metrics_docs_or_probes() -> None:
+    ingress = api.api_ingress(
+        factories.platform({"api": {"ingress": {"enabled": True, "host": "j.example.com"}}})
+    )
+    assert ingress is not None
+    assert [path for path in PUBLIC if not _routed(ingress, path)] == []
+    assert [path for path in INTERNAL if _routed(ingress, path)] == []

@@ -19,6 +19,9 @@ SERVICE_PORT = 80
 # load balancers stop sending before the API begins its graceful shutdown.
 PRESTOP_SECONDS = 5
 TERMINATION_GRACE_SECONDS = 30
+# What the Ingress routes: every resource of the API lives under it (`/api/v1/...`).
+# Prefix matching is by path element, so `/api` matches `/api/v1/entries`, not `/apidocs`.
+PUBLIC_PATH_PREFIX = "/api"
 
 
 # Set on the API Deployment once its replicas are handed to the HPA (see `api_deployment`).
@@ -170,7 +173,12 @@ def api_autoscaler(p: spec.Platform) -> Manifest | None:
 
 
 def api_ingress(p: spec.Platform) -> Manifest | None:
-    """Ingress (networking.k8s.io/v1) to the API Service, or None when not enabled."""
+    """Ingress (networking.k8s.io/v1) to the API Service, or None when not enabled.
+
+    It routes only `PUBLIC_PATH_PREFIX`, the API's resources: `/metrics`, `/docs`,
+    `/openapi.json`, `/healthz` and `/readyz` stay reachable inside the cluster (probes,
+    Prometheus) but not from the public side of the Ingress.
+    """
     ingress = p.spec.api.ingress
     if not ingress.enabled:
         return None
@@ -178,7 +186,7 @@ def api_ingress(p: spec.Platform) -> Manifest | None:
         "http": {
             "paths": [
                 {
-                    "path": "/",
+                    "path": PUBLIC_PATH_PREFIX,
                     "pathType": "Prefix",
                     "backend": {"service": {"name": naming.api_name(p), "port": {"name": "http"}}},
                 }
