@@ -8,7 +8,7 @@ StatefulSet, the Deployments) or its InferenceServices report Ready for their ge
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from journal_operator import cnpg_status, naming, observe, rollout, spec
@@ -141,12 +141,29 @@ def api(
     return Health(verdict, api_facts), worker_facts
 
 
+KSERVE_NOT_INSTALLED = (
+    "spec.inference.mode is kserve, but KServe is not installed (the API server does not "
+    "serve serving.kserve.io/v1beta1 InferenceService): install KServe, or set "
+    "spec.inference.mode to deployment (or auto) to run the model servers as Deployments"
+)
+
+
 def models(
-    p: spec.Platform, observed: observe.Observed, *, inference_mode: str | None
+    p: spec.Platform,
+    observed: observe.Observed,
+    *,
+    inference_mode: str | None,
+    kserve_missing: bool = False,
 ) -> tuple[rollout.Verdict, list[dict[str, Any]]]:
     """``ModelsReady`` and one ``status.components.models[]`` entry per model."""
     if not p.spec.inference.models:
         return rollout.Verdict("True", "NoModels", "no models configured"), []
+    if kserve_missing:
+        missing = [
+            {"name": m.name, "ready": False, "message": "KServe is not installed"}
+            for m in p.spec.inference.models
+        ]
+        return rollout.Verdict("False", "KServeNotInstalled", KSERVE_NOT_INSTALLED), missing
     entries: list[dict[str, Any]] = []
     not_ready: list[str] = []
     for model in p.spec.inference.models:
@@ -247,3 +264,61 @@ def _deployment_health(
     if facts["ready"]:
         return Health(rollout.Verdict("True", ready_reason, message), facts)
     return Health(rollout.Verdict("False", "DeploymentUnavailable", message), facts)
+
+
+# Waiting reasons of a container that will not fix themselves (a slow pull is
+# ContainerCreating, not one of these).
+STUCK_WAITING = frozenset(
+    {
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "CrashLoopBackOff",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+    }
+)
+
+
+def pod_problems(pods: Iterable[Mapping[str, Any]]) -> list[rollout.Verdict]:
+    """Why pods do not run, naming the pod and container: what ``kubectl describe`` shows.
+
+    Unschedulable pods (the scheduler's message: resources, taints, volumes) and
+    containers waiting in ``ImagePullBackOff``, ``ErrImagePull``, ``CrashLoopBackOff`` and
+    the like (with the last exit code of a crashing one). Each is a ``Degraded`` cause.
+    """
+    found: list[rollout.Verdict] = []
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            continue
+        name = str(meta.get("name"))
+        status = pod.get("status") or {}
+        for cond in status.get("conditions") or []:
+            if (
+                cond.get("type") == "PodScheduled"
+                and cond.get("status") == "False"
+                and cond.get("reason") == "Unschedulable"
+            ):
+                found.append(
+                    rollout.Verdict(
+                        "True",
+                        "Unschedulable",
+                        f"pod {name} cannot be scheduled: {cond.get('message') or ''}".strip(),
+                    )
+                )
+        for key in ("initContainerStatuses", "containerStatuses"):
+            for container in status.get(key) or []:
+                waiting = (container.get("state") or {}).get("waiting") or {}
+                reason = str(waiting.get("reason") or "")
+                if reason not in STUCK_WAITING:
+                    continue
+                message = f"pod {name} container {container.get('name')}: {reason}"
+                if waiting.get("message"):
+                    message += f": {waiting['message']}"
+                last = (container.get("lastState") or {}).get("terminated") or {}
+                if reason == "CrashLoopBackOff" and "exitCode" in last:
+                    message += f" (last exit code {last['exitCode']}"
+                    message += f", {last['reason']})" if last.get("reason") else ")"
+                found.append(rollout.Verdict("True", reason, message))
+    return found

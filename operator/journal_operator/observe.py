@@ -46,10 +46,15 @@ class Workload:
 
     @property
     def rolled_out(self) -> bool:
-        """Every replica runs the current template and is available (kubectl rollout status)."""
+        """Every replica runs the current template and is available (kubectl rollout status).
+
+        Pods of an older template must be gone too: a surge pod of a new template that never
+        becomes ready leaves the old pod serving, with as many available as desired.
+        """
         return (
             self.observed_generation >= self.generation
             and self.updated >= self.replicas
+            and self.current <= self.updated
             and self.available >= self.replicas
             and self.ready >= self.replicas
         )

@@ -163,9 +163,10 @@ async def _run(
             )
         # Prerequisites before any write: half a platform is worse than none.
         inference_mode = await wait_for_prerequisites(ctx, p, owner=owner, current=current)
+        kserve_missing = inference_mode == "kserve" and not await _kserve_installed(ctx)
         generated = await ensure_secrets(ctx, p, observed)
         decision = decide_versions(p, observed, current)
-        await apply_children(
+        failures = await apply_children(
             ctx,
             p,
             observed,
@@ -173,11 +174,29 @@ async def _run(
             generated=generated,
             inference_mode=inference_mode,
             logger=logger,
+            skip_kinds=frozenset({"InferenceService"}) if kserve_missing else frozenset(),
         )
+        pods = await _pods_with_problems(ctx, p, observed)
         # Status last: it reports what was observed and what this pass decided.
         outcome = await write_status(
-            ctx, p, current, observed=observed, decision=decision, inference_mode=inference_mode
+            ctx,
+            p,
+            current,
+            observed=observed,
+            decision=decision,
+            inference_mode=inference_mode,
+            facts=status_mod.PassFacts(
+                failures=tuple(failures), pods=tuple(pods), kserve_missing=kserve_missing
+            ),
         )
+        if failures:
+            # Reported in status; the pass is retried with backoff like any refused request.
+            result["result"] = "error"
+            raise k8s.ApiError(
+                status=0,
+                reason="ApplyFailed",
+                message="; ".join(f"{f.kind} {f.name}: {f.message}" for f in failures),
+            )
         result["result"] = "ok"
         return outcome
 
@@ -262,7 +281,22 @@ async def wait_for_prerequisites(
         message = "waiting for " + ", ".join(missing)
         await _write_pending(ctx, p, current, message)
         raise NotYetError(message, delay=15)
-    return plan.resolve_inference_mode(p, kserve_installed=await _kserve_installed(ctx))
+    recorded = current.get("inferenceMode")
+    if p.spec.inference.mode == "auto" and recorded in ("kserve", "deployment"):
+        # Decided once: installing (or removing) KServe later never flips a running platform.
+        return choose_inference_mode(p, recorded=recorded, kserve_installed=False)
+    return choose_inference_mode(
+        p, recorded=recorded, kserve_installed=await _kserve_installed(ctx)
+    )
+
+
+def choose_inference_mode(
+    p: spec.Platform, *, recorded: Any, kserve_installed: bool
+) -> plan.InferenceMode:
+    """``spec.inference.mode``; ``auto`` keeps the mode recorded in status once decided."""
+    if p.spec.inference.mode == "auto" and recorded in ("kserve", "deployment"):
+        return "kserve" if recorded == "kserve" else "deployment"
+    return plan.resolve_inference_mode(p, kserve_installed=kserve_installed)
 
 
 async def _cnpg_installed(ctx: Context) -> bool:
@@ -424,13 +458,17 @@ async def apply_children(
     generated: secret_builders.GeneratedSecrets,
     inference_mode: plan.InferenceMode,
     logger: logging.Logger | logging.LoggerAdapter[Any],
-) -> None:
+    skip_kinds: frozenset[str] = frozenset(),
+) -> list[status_mod.ApplyFailure]:
     """Apply every child that is missing or drifted, group by group, then prune leftovers.
 
-    Groups go in the plan's order (config, database, cache, migrations, app, inference,
-    network) so that what a later group mounts exists before it. Secrets are never applied:
-    ``ensure_secrets`` created them once.
+    NetworkPolicies go first (no pod ever runs unprotected), then the plan's order (config,
+    database, cache, migrations, app, inference) so that what a later group mounts exists
+    before it. Secrets are never applied: ``ensure_secrets`` created them once. A child the
+    API server refuses does not stop the pass: every other child is still applied, and the
+    refusals are returned, with the server's message, for the status.
     """
+    failures: list[status_mod.ApplyFailure] = []
     groups = plan.desired_children(
         p,
         secrets=generated,
@@ -441,24 +479,18 @@ async def apply_children(
         hpa_owns_replicas=_hpa_acted(p, observed),
     )
     wanted: set[tuple[str, str]] = set()
-    for group in groups:
+    network_first = sorted(groups, key=lambda g: g.step != plan.Step.NETWORK)
+    for group in network_first:
         for manifest in group.manifests:
             identity = ref(manifest)
             wanted.add((identity.kind, identity.name))
-            if identity.kind == "Secret":
+            if identity.kind == "Secret" or identity.kind in skip_kinds:
                 continue
-            if identity.kind == "Job":
-                # Created once per release, never re-applied: a Job's pod template is
-                # immutable, so applying an edited spec to a running Job is refused (422).
-                if not observed.has("Job", identity.name) and await k8s.create(
-                    ctx.client, manifest
-                ):
-                    metrics.APPLIES.labels(kind="Job").inc()
-                continue
-            actual = observed.body(identity.kind, identity.name)
-            if identity.kind == "Deployment" and identity.name == naming.api_name(p):
-                await _hand_replicas_over(ctx, manifest, actual)
-            await ctx.applier.apply_if_drifted(manifest, actual, logger=logger)
+            try:
+                await _apply_child(ctx, p, observed, manifest, logger=logger)
+            except k8s.ApiError as exc:
+                logger.warning("%s %s was refused: %s", identity.kind, identity.name, exc)
+                failures.append(status_mod.ApplyFailure(identity.kind, identity.name, str(exc)))
     for (kind, name), _body in list(observed.objects.items()):
         if (
             kind in PRUNABLE
@@ -466,13 +498,66 @@ async def apply_children(
             and not _keep_during_rollout(p, kind, name, decision)
         ):
             logger.info("deleting %s %s: the spec no longer asks for it", kind, name)
-            await k8s.delete(
-                ctx.client,
-                api_version=str(_body.get("apiVersion")),
-                kind=kind,
-                namespace=p.namespace,
-                name=name,
-            )
+            try:
+                await k8s.delete(
+                    ctx.client,
+                    api_version=str(_body.get("apiVersion")),
+                    kind=kind,
+                    namespace=p.namespace,
+                    name=name,
+                )
+            except k8s.ApiError as exc:
+                failures.append(status_mod.ApplyFailure(kind, name, f"delete refused: {exc}"))
+    return failures
+
+
+async def _apply_child(
+    ctx: Context,
+    p: spec.Platform,
+    observed: observe.Observed,
+    manifest: Manifest,
+    *,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> None:
+    identity = ref(manifest)
+    if identity.kind == "Job":
+        # Created once per release, never re-applied: a Job's pod template is
+        # immutable, so applying an edited spec to a running Job is refused (422).
+        if not observed.has("Job", identity.name) and await k8s.create(ctx.client, manifest):
+            metrics.APPLIES.labels(kind="Job").inc()
+        return
+    actual = observed.body(identity.kind, identity.name)
+    if identity.kind == "Deployment" and identity.name == naming.api_name(p):
+        await _hand_replicas_over(ctx, manifest, actual)
+    await ctx.applier.apply_if_drifted(manifest, actual, logger=logger)
+
+
+async def _pods_with_problems(
+    ctx: Context, p: spec.Platform, observed: observe.Observed
+) -> list[Manifest]:
+    """The platform's Pods, read only while a workload or Job is not done (for their reasons).
+
+    A healthy platform costs no request. A failed read only loses detail in the status.
+    """
+    workloads = [
+        observe.workload_facts(body)
+        for kind in ("Deployment", "StatefulSet")
+        for body in observed.of_kind(kind)
+    ]
+    jobs = [observe.job_facts(body) for body in observed.of_kind("Job")]
+    if all(w.rolled_out for w in workloads) and not any(j.active for j in jobs):
+        return []
+    selector = ",".join(f"{k}={v}" for k, v in naming.platform_selector(p).items())
+    try:
+        return await k8s.list_objects(
+            ctx.client,
+            api_version="v1",
+            kind="Pod",
+            namespace=p.namespace,
+            label_selector=selector,
+        )
+    except k8s.ApiError:
+        return []
 
 
 # The field manager that keeps the API's replicas between the operator and its HPA.
@@ -543,6 +628,7 @@ async def write_status(
     decision: rollout.Decision | None,
     inference_mode: str | None,
     paused: bool = False,
+    facts: status_mod.PassFacts | None = None,
 ) -> Outcome:
     """Patch the status when it differs from the stored one; return the Events to post."""
     if paused or decision is None:
@@ -555,6 +641,7 @@ async def write_status(
             inference_mode=inference_mode,
             current=current,
             now=_now(),
+            facts=facts,
         )
     await _patch_status(ctx, p, current, desired, complete=not (paused or decision is None))
     return Outcome(phase=str(desired["phase"]), events=status_mod.transitions(current, desired))

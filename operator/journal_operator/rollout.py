@@ -10,6 +10,7 @@ attempt needs a spec change (a new image, a new version) or a human deleting the
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from journal_operator import observe, spec
 
@@ -179,13 +180,16 @@ def progress(
     desired: str,
     api: observe.Workload | None,
     worker: observe.Workload | None,
+    others: Sequence[observe.Workload | None] = (),
 ) -> Verdict:
     """The ``Progressing`` condition: is a change still rolling out, or did it stall?
 
     A Deployment that exceeded its ``progressDeadlineSeconds`` reports
     ``Progressing=False/ProgressDeadlineExceeded``; we pass that through, naming the Deployment.
+    ``others`` are the platform's other Deployments (Redis, model servers): a stall of
+    theirs is reported the same way.
     """
-    for workload in (api, worker):
+    for workload in (api, worker, *others):
         if workload is None:
             continue
         cond = workload.conditions.get("Progressing")

@@ -233,6 +233,24 @@ def _diff(
 
 
 @dataclasses.dataclass(frozen=True)
+class ApplyFailure:
+    """A child the API server refused this pass, with its message."""
+
+    kind: str
+    name: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PassFacts:
+    """What a pass saw besides the children: refused applies, Pods, KServe's absence."""
+
+    failures: tuple[ApplyFailure, ...] = ()
+    pods: tuple[Mapping[str, Any], ...] = ()
+    kserve_missing: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class Transition:
     """A change worth a Kubernetes Event."""
 
@@ -283,6 +301,7 @@ def compute(
     inference_mode: str | None,
     current: Mapping[str, Any],
     now: str,
+    facts: PassFacts | None = None,
 ) -> dict[str, Any]:
     """The whole status (except ``status.kopf``) for one reconcile pass.
 
@@ -293,18 +312,39 @@ def compute(
         inference_mode: ``kserve`` or ``deployment``.
         current: the status stored now (for timestamps and the running version).
         now: RFC 3339 time used for conditions that flip in this pass.
+        facts: refused applies, the platform's Pods (read while something is not ready)
+            and whether ``kserve`` mode lacks KServe.
     """
+    facts = facts or PassFacts()
     db, cache = health.database(p, observed), health.cache(p, observed)
     api, worker_facts = health.api(p, observed, decision)
-    models_verdict, model_entries = health.models(p, observed, inference_mode=inference_mode)
+    models_verdict, model_entries = health.models(
+        p, observed, inference_mode=inference_mode, kserve_missing=facts.kserve_missing
+    )
     api_w = observed.workload("Deployment", naming.api_name(p))
+    worker_w = observed.workload("Deployment", naming.worker_name(p))
     progressing = rollout.progress(
         decision=decision,
         desired=p.spec.version,
         api=api_w,
-        worker=observed.workload("Deployment", naming.worker_name(p)),
+        worker=worker_w,
+        others=[
+            observed.workload("Deployment", body["metadata"]["name"])
+            for body in observed.of_kind("Deployment")
+            if body["metadata"]["name"] not in (naming.api_name(p), naming.worker_name(p))
+        ],
     )
     problems = [v for v in (decision.problem,) if v is not None]
+    if facts.failures:
+        problems.append(
+            rollout.Verdict(
+                "True",
+                "ApplyFailed",
+                "the API server refused: "
+                + "; ".join(f"{f.kind} {f.name}: {f.message}" for f in facts.failures),
+            )
+        )
+    problems.extend(health.pod_problems(facts.pods))
     if rollout.stalled(progressing):
         problems.append(progressing)
     conds: dict[ConditionType, Condition] = {
@@ -316,6 +356,10 @@ def compute(
         ConditionType.API_READY: Condition.of(ConditionType.API_READY, api.verdict),
         ConditionType.MODELS_READY: Condition.of(ConditionType.MODELS_READY, models_verdict),
     }
+    lost = _lost_components(p, conds, current)
+    if lost is not None:
+        problems.append(lost)
+    conds[ConditionType.DEGRADED] = degraded_condition(problems)
     conds[ConditionType.READY] = ready_condition(conds)
     phase = derive_phase(conds)
     versions = current.get("version") or {}
@@ -361,6 +405,26 @@ def compute(
     if inference_mode:
         result["inferenceMode"] = inference_mode
     return result
+
+
+def _lost_components(
+    p: spec.Platform, conds: Mapping[ConditionType, Condition], current: Mapping[str, Any]
+) -> rollout.Verdict | None:
+    # A platform that was Ready (or already Degraded) for this very spec and now misses a
+    # component lost it: that needs a human, it is not still being provisioned.
+    before = {c.get("type"): c for c in current.get("conditions") or []}
+    was_lost = (before.get(ConditionType.DEGRADED) or {}).get("reason") == "ComponentLost"
+    was_up = current.get("phase") == Phase.READY or (
+        current.get("phase") == Phase.DEGRADED and was_lost
+    )
+    same_spec = current.get("observedGeneration") == p.generation
+    migrated = conds.get(ConditionType.MIGRATED)
+    migrating = migrated is not None and migrated.reason in ("Migrating", "MigrationPending")
+    down = [c for c in COMPONENTS if not _is(conds, c, "True") and c != ConditionType.MIGRATED]
+    if not (was_up and same_spec and down) or migrating:
+        return None
+    details = "; ".join(f"{c}: {conds[c].message}" for c in down if c in conds)
+    return rollout.Verdict("True", "ComponentLost", f"was Ready, lost {details}")
 
 
 def paused(p: spec.Platform, *, current: Mapping[str, Any], now: str) -> dict[str, Any]:

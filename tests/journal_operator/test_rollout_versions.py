@@ -267,3 +267,12 @@ def test_status_keeps_a_failure_whose_job_is_gone() -> None:
     facts = health.migrations(p, observe.observe([]), decision, previous=previous)
     assert facts["state"] == "Failed"
     assert facts["reason"] == "BackoffLimitExceeded"
+
+
+def test_a_surge_pod_that_never_gets_ready_is_still_rolling_out() -> None:
+    # One desired replica: the old pod serves (1 available), the new one never gets ready.
+    stuck = _workload(replicas=1, current=2, updated=1, available=1, ready=1)
+    assert not stuck.rolled_out
+    decision = rollout.decide(desired="1.1.0", running="1.1.0", migrated="1.1.0", job=None)
+    verdict = rollout.progress(decision=decision, desired="1.1.0", api=stuck, worker=None)
+    assert (verdict.status, verdict.reason) == ("True", "RollingOut")
