@@ -134,9 +134,13 @@ async def test_search_never_returns_another_users_entries(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     owner, intruder = await make_user(), await make_user()
-    await write(client, owner, "My zeppelin collection is secret.")
+    secret = await write(client, owner, "My zeppelin collection is secret.")
     await write(client, intruder, "I like balloons.")
     for q in ("zeppelin", "zepelin"):
+        # The same query finds the entry for its owner (exactly, and through the owner's
+        # own vocabulary), so the intruder's empty answer is isolation, not a bad query.
+        found = await search(client, owner, q=q)
+        assert [item["entry"]["id"] for item in found.json()["items"]] == [secret], q
         response = await search(client, intruder, q=q)
         assert response.status_code == 200
         assert response.json()["items"] == []
