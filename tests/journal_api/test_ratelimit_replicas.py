@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from journal_api import settings as settings_module
 
 from tests.journal_api.conftest import TEST_PASSWORD, unique_email
@@ -29,6 +30,9 @@ def replicas(
     api_settings: settings_module.Settings, redis_server: RedisServer, services_dir: Path
 ) -> Iterator[list[ApiProcess]]:
     redis_url = redis_server.url.rsplit("/", 1)[0] + "/3"
+    # A database of its own, emptied first: no other test's requests count here.
+    with redis.Redis.from_url(redis_url) as private:
+        private.flushdb()
     processes = [
         ApiProcess(
             services_dir,
