@@ -91,6 +91,10 @@ image-names: ## Print the three image references `make images` builds
 control-plane: ## Build (or find) kube-apiserver, controller-manager, scheduler, etcd and KWOK
 	bash hack/cluster/build.sh
 
+.PHONY: promtool
+promtool: ## Build (or find) promtool from the Prometheus Go module and fetch the Prometheus Operator CRDs (cached)
+	bash hack/promtool/build.sh
+
 .PHONY: cluster-up
 cluster-up: install control-plane ## Start the local Kubernetes control plane in the background; writes .local/kubeconfig
 	bash hack/cluster/up.sh

@@ -42,6 +42,12 @@ TORCH_UNAVAILABLE = "no CPU build of torch obtainable for the training environme
 # `tests/journal_inference/test_training_tiny.py`, `test_artifact_card.py`
 GOEMOTIONS_ABSENT = "the GoEmotions splits are not at"
 
+# promtool is built from the Prometheus Go module by hack/promtool/build.sh; without a Go
+# toolchain (its exit 3) the rules and dashboard queries cannot be checked, and the
+# Prometheus Operator's CRDs (fetched from its Go module) cannot be installed. Any other
+# build failure is an error. `tests/monitoring/conftest.py`
+PROMTOOL_UNAVAILABLE = "no Go toolchain to build promtool"
+
 ALLOWED: Mapping[str, str] = {
     "HELM_UNAVAILABLE": HELM_UNAVAILABLE,
     "KSERVE_CRD_ABSENT": KSERVE_CRD_ABSENT,
@@ -50,6 +56,7 @@ ALLOWED: Mapping[str, str] = {
     "CONTROL_PLANE_UNAVAILABLE": CONTROL_PLANE_UNAVAILABLE,
     "TORCH_UNAVAILABLE": TORCH_UNAVAILABLE,
     "GOEMOTIONS_ABSENT": GOEMOTIONS_ABSENT,
+    "PROMTOOL_UNAVAILABLE": PROMTOOL_UNAVAILABLE,
 }
 """Constant name -> the text an allowed skip reason starts with."""
 

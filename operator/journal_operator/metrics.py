@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import prometheus_client
 
@@ -27,6 +28,12 @@ PLATFORMS = prometheus_client.Gauge(
     "JournalPlatforms known to this operator, by phase.",
     ["phase"],
 )
+CONDITIONS = prometheus_client.Gauge(
+    "journal_operator_platform_condition",
+    "1 for each condition a JournalPlatform has now, by platform, type, status and reason "
+    "(what the alerts on Ready, migrations and stalled rollouts look at).",
+    ["namespace", "name", "type", "status", "reason"],
+)
 APPLIES = prometheus_client.Counter(
     "journal_operator_child_applies_total",
     "Server-side applies of child objects (drift repairs and changes), by kind.",
@@ -35,6 +42,8 @@ APPLIES = prometheus_client.Counter(
 
 # (namespace, name) -> phase; the gauge is recomputed from it so deleted platforms drop out.
 _phases: dict[tuple[str, str], str] = {}
+# (namespace, name) -> the (type, status, reason) label sets exported for it now.
+_conditions: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
 
 
 @contextmanager
@@ -49,8 +58,17 @@ def timed_reconcile(trigger: str) -> Iterator[dict[str, str]]:
         RECONCILES.labels(trigger=trigger, result=outcome["result"]).inc()
 
 
-def record_phase(key: tuple[str, str], phase: str | None) -> None:
-    """Remember a platform's phase (None: the platform is gone) and refresh the gauge."""
+def record_phase(
+    key: tuple[str, str],
+    phase: str | None,
+    conditions: Sequence[Mapping[str, Any]] | None = None,
+) -> None:
+    """Remember a platform's phase (None: the platform is gone) and refresh the gauges.
+
+    ``conditions`` (``status.conditions`` as written) replace the platform's series of
+    ``journal_operator_platform_condition``; a platform that is gone loses them all.
+    """
+    _record_conditions(key, conditions if phase is not None else None)
     if phase is None:
         _phases.pop(key, None)
     else:
@@ -62,6 +80,22 @@ def record_phase(key: tuple[str, str], phase: str | None) -> None:
         PLATFORMS.labels(*labels).set(0)
     for value, count in counts.items():
         PLATFORMS.labels(phase=value).set(count)
+
+
+def _record_conditions(
+    key: tuple[str, str], conditions: Sequence[Mapping[str, Any]] | None
+) -> None:
+    current = {
+        (str(c.get("type")), str(c.get("status")), str(c.get("reason") or ""))
+        for c in conditions or ()
+        if c.get("type")
+    }
+    for stale in _conditions.pop(key, set()) - current:
+        CONDITIONS.remove(*key, *stale)
+    for labels in current:
+        CONDITIONS.labels(*key, *labels).set(1)
+    if current:
+        _conditions[key] = current
 
 
 def serve(*, host: str, port: int) -> None:

@@ -663,7 +663,9 @@ async def _patch_status(
     *,
     complete: bool = False,
 ) -> None:
-    metrics.record_phase((p.namespace, p.name), str(desired.get("phase")))
+    metrics.record_phase(
+        (p.namespace, p.name), str(desired.get("phase")), desired.get("conditions")
+    )
     # Only what changed, with removed fields set to null: nothing stale stays behind, and a
     # pass that changed nothing writes nothing.
     patch = status_mod.merge_patch(current, desired, complete=complete)

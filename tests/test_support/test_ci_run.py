@@ -61,7 +61,12 @@ def test_documented_skips_pass_and_pytest_lists_skips(tmp_path: Path) -> None:
     status, output = _ci_run(tmp_path, DOCUMENTED)
     assert status == 0, output
     calls = (tmp_path / "make-calls.txt").read_text().splitlines()
-    assert calls == ["lint", "control-plane", "test PYTEST_ARGS=-p no:cacheprovider -rs"]
+    assert calls == [
+        "lint",
+        "control-plane",
+        "promtool",
+        "test PYTEST_ARGS=-p no:cacheprovider -rs",
+    ]
     assert (tmp_path / "ci" / "pytest.log").read_text() == DOCUMENTED
     assert "skips: 2, all documented (HELM_UNAVAILABLE x2)" in output
 
