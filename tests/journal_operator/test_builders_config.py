@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from journal_api import proxies
 from journal_api.settings import Settings
 from journal_operator import naming, spec
 from journal_operator.builders import config, plan, secrets
@@ -112,6 +113,21 @@ def test_rate_limits_follow_spec_per_minute() -> None:
     assert data["JOURNAL_API_RATE_LIMIT_PER_USER"] == "30"
     assert data["JOURNAL_API_RATE_LIMIT_PER_IP"] == "90"
     assert data["JOURNAL_API_RATE_LIMIT_WINDOW_SECONDS"] == "60"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_trusted_proxies_are_set_with_an_ingress(enabled: bool) -> None:
+    p = factories.platform({"api": {"ingress": {"enabled": enabled}}})
+    data = config.config_data(p)
+    assert ("JOURNAL_API_TRUSTED_PROXIES" in data) == enabled
+    if enabled:
+        fields = {"trusted_proxies": data["JOURNAL_API_TRUSTED_PROXIES"]}
+        settings = Settings.model_validate(
+            fields | {"jwt_key": factories.SECRETS.jwt_key, "environment": "production"}
+        )
+        trusted = proxies.parse(settings.trusted_proxies)
+        # An ingress controller pod's address is trusted to forward; the client is not.
+        assert proxies.client_address("10.244.1.7", "203.0.113.9", trusted) == "203.0.113.9"
 
 
 def test_database_url_points_at_managed_secret_or_users_secret() -> None:

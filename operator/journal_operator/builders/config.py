@@ -19,6 +19,8 @@ ENV_PREFIX = "JOURNAL_API_"
 API_PORT = 8000
 CACHE_PORT = 6379
 RATE_LIMIT_WINDOW_SECONDS = 60  # spec limits are per minute
+# Where an ingress controller's pods live: the private ranges pod networks are drawn from.
+INGRESS_TRUSTED_PROXIES = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7"
 
 
 def api_config(p: spec.Platform) -> Manifest:
@@ -43,6 +45,12 @@ def config_data(p: spec.Platform) -> dict[str, str]:
         "RATE_LIMIT_PER_USER": str(limits.per_user_per_minute),
         "RATE_LIMIT_PER_IP": str(limits.per_ip_per_minute),
     }
+    if p.spec.api.ingress.enabled:
+        # Behind the Ingress every client arrives from the controller's pod: let the
+        # cluster's private ranges forward, so the API limits the right-most address
+        # outside them, not the controller's (journal_api/proxies.py). A spec.api.env
+        # entry of the same name comes last and narrows it.
+        data["TRUSTED_PROXIES"] = INGRESS_TRUSTED_PROXIES
     if p.spec.cache.mode == "managed":
         host = naming.service_host(p, naming.cache_name(p))
         data["REDIS_URL"] = f"redis://{host}:{CACHE_PORT}/0"
