@@ -52,6 +52,7 @@ RESERVED_ENV = frozenset(
         "JOURNAL_API_RATE_LIMIT_PER_IP",
         "JOURNAL_API_RATE_LIMIT_WINDOW_SECONDS",
         "JOURNAL_API_HOST",
+        "JOURNAL_API_CRISIS_RESOURCES_FILE",
         "JOURNAL_API_PORT",
         "JOURNAL_API_INFERENCE_URL",
     }
@@ -219,6 +220,20 @@ class Ingress(_Model):
         return self
 
 
+class CrisisResources(_Model):
+    """A ConfigMap key holding the crisis lines shown beside a flagged entry (the API's
+    crisis resources document), replacing the shipped worldwide list."""
+
+    config_map_name: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+    )
+    key: str = Field(
+        default="crisis-resources.json", min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$"
+    )
+
+
 class Api(_Model):
     """The HTTP API."""
 
@@ -228,6 +243,7 @@ class Api(_Model):
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     env: tuple[EnvVar, ...] = Field(default=(), max_length=32)
     ingress: Ingress = Field(default_factory=Ingress)
+    crisis_resources: CrisisResources | None = None
 
     @model_validator(mode="after")
     def _env_names_unique(self) -> Api:

@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +113,35 @@ def test_operator_file_replaces_the_shipped_one(tmp_path: Path) -> None:
     assert names("de-DE") == ["Find A Helpline"]  # the shipped file is untouched
     assert [r.name for r in loaded.for_locale("de-DE")[1].resources] == ["TelefonSeelsorge"]
     assert loaded.for_locale("en-US")[0] is None  # only what the operator listed
+
+
+def _rewrite(path: Path, document: dict[str, Any] | str, *, tick: int) -> None:
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    # Whole seconds apart: a coarse file-system clock cannot hide the change.
+    stamp = 1_800_000_000 + tick
+    os.utime(path, (stamp, stamp))
+
+
+def test_an_edited_file_is_read_again_and_a_bad_edit_keeps_the_last_good_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The kubelet rewrites a mounted ConfigMap in place: edits reach users without a
+    restart, and a broken edit never takes the crisis lines away."""
+    path = tmp_path / "mounted.json"
+    _rewrite(path, OPERATOR_FILE, tick=0)
+    assert resources.load(path).version == "operator-1"
+    _rewrite(path, dict(OPERATOR_FILE, version="operator-2"), tick=1)
+    assert resources.load(path).version == "operator-2"
+    with caplog.at_level(logging.ERROR, logger=resources.__name__):
+        _rewrite(path, "{not json", tick=2)
+        assert resources.load(path).version == "operator-2"
+        path.unlink()
+        assert resources.load(path).version == "operator-2"
+    assert [r.message for r in caplog.records] == [
+        "crisis resources file unusable, keeping the last good version"
+    ] * 2
+    _rewrite(path, dict(OPERATOR_FILE, version="operator-3"), tick=3)
+    assert resources.load(path).version == "operator-3"
 
 
 def test_resources_file_setting_reads_the_environment(

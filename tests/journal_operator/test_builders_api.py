@@ -243,3 +243,39 @@ def test_ingress_routes_the_api_but_not_metrics_docs_or_probes() -> None:
     assert ingress is not None
     assert [path for path in PUBLIC if not _routed(ingress, path)] == []
     assert [path for path in INTERNAL if _routed(ingress, path)] == []
+
+
+def test_crisis_resources_configmap_is_mounted_where_the_api_reads_it() -> None:
+    deployment = _deployment({"api": {"crisisResources": {"configMapName": "crisis-lines"}}})
+    pod = deployment["spec"]["template"]["spec"]
+    container = _container(deployment)
+    [volume] = [v for v in pod["volumes"] if v["name"] == "crisis-resources"]
+    assert volume["configMap"] == {
+        "name": "crisis-lines",
+        "items": [{"key": "crisis-resources.json", "path": "crisis-resources.json"}],
+    }
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == "crisis-resources"]
+    # A directory mount (no subPath), so the kubelet can swap an edited file in place.
+    assert mount == {
+        "name": "crisis-resources",
+        "mountPath": "/etc/journal/crisis",
+        "readOnly": True,
+    }
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    path = env["JOURNAL_API_CRISIS_RESOURCES_FILE"]
+    assert path == f"{mount['mountPath']}/{volume['configMap']['items'][0]['path']}"
+
+
+def test_crisis_resources_key_is_the_users_and_absent_means_the_shipped_list() -> None:
+    custom = _deployment({"api": {"crisisResources": {"configMapName": "lines", "key": "de.json"}}})
+    [volume] = [
+        v for v in custom["spec"]["template"]["spec"]["volumes"] if v["name"] == "crisis-resources"
+    ]
+    assert volume["configMap"]["items"] == [{"key": "de.json", "path": "crisis-resources.json"}]
+    default = _deployment()
+    assert "crisis-resources" not in {
+        v["name"] for v in default["spec"]["template"]["spec"]["volumes"]
+    }
+    assert "JOURNAL_API_CRISIS_RESOURCES_FILE" not in {
+        e["name"] for e in _container(default)["env"]
+    }

@@ -2,22 +2,34 @@
 
 The default `crisis_resources.json` ships next to this module (988 in the US and Canada,
 Samaritans 116 123 in the UK and Ireland, Lifeline, 1737, and findahelpline.com for everyone
-else). An operator replaces it by mounting a file and pointing
-`JOURNAL_API_CRISIS_RESOURCES_FILE` at it; the file is validated by the models below on first
-use and kept for the process (a restart picks up a changed file). Read by
-`services/safety.py`.
+else). An operator replaces it by mounting a file (the operator's `spec.api.crisisResources`
+ConfigMap) and pointing `JOURNAL_API_CRISIS_RESOURCES_FILE` at it. The file is validated by the
+models below at start-up (a bad file stops the API) and read again whenever it changes: the
+kubelet swaps an edited ConfigMap's files in place, so new lines reach users without a restart,
+and an edit that does not validate is logged and ignored, keeping the last good document.
+Read by `routes/suggestions.py` and `services/safety.py`.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.resources
+import logging
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_FILE = "crisis_resources.json"
+logger = logging.getLogger(__name__)
 # Locale subtags that name a country: "en-GB", "en_GB", "fr-CA"; "UK" is a common alias of GB.
 _REGION = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z]{4})?[-_]([A-Za-z]{2})(?:[-_.@].*)?$")
 _ALIASES = {"UK": "GB"}
@@ -98,13 +110,42 @@ def parse(raw: str | bytes) -> Resources:
 
 
 @functools.cache
+def _shipped() -> Resources:
+    return parse(importlib.resources.files(__package__).joinpath(DEFAULT_FILE).read_bytes())
+
+
+# path -> (the file's modification time when read, what it held): one stat per call.
+_loaded: dict[Path, tuple[int, Resources]] = {}
+
+
 def load(path: Path | None = None) -> Resources:
-    """The resources in ``path``, or the shipped default; read once per path per process.
+    """The resources in ``path`` (read again when it changes), or the shipped default.
 
     Raises:
-        OSError: the file cannot be read.
-        pydantic.ValidationError: it is not a valid resources document.
+        OSError: the file cannot be read, and no earlier version of it was.
+        pydantic.ValidationError: it is not a valid resources document, and no earlier
+            version of it was.
     """
     if path is None:
-        return parse(importlib.resources.files(__package__).joinpath(DEFAULT_FILE).read_bytes())
-    return parse(path.read_bytes())
+        return _shipped()
+    known = _loaded.get(path)
+    try:
+        changed = path.stat().st_mtime_ns
+        if known is not None and known[0] == changed:
+            return known[1]
+        resources = parse(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        if known is None:
+            raise
+        logger.error(
+            "crisis resources file unusable, keeping the last good version",
+            extra={"path": str(path), "error": type(exc).__name__, "version": known[1].version},
+        )
+        return known[1]
+    if known is not None:
+        logger.info(
+            "crisis resources file reloaded",
+            extra={"path": str(path), "version": resources.version},
+        )
+    _loaded[path] = (changed, resources)
+    return resources

@@ -73,6 +73,7 @@ def api_deployment(
             }
         ],
     }
+    _mount_crisis_resources(p.spec.api.crisis_resources, container, pod_spec)
     deployment_spec: dict[str, Any] = {
         "selector": {"matchLabels": naming.selector(p, COMPONENT)},
         "strategy": rolling_update(p),
@@ -103,6 +104,43 @@ def api_deployment(
         ),
         "spec": deployment_spec,
     }
+
+
+CRISIS_RESOURCES_DIR = "/etc/journal/crisis"
+CRISIS_RESOURCES_FILE = "crisis-resources.json"
+
+
+def _mount_crisis_resources(
+    source: spec.CrisisResources | None, container: dict[str, Any], pod_spec: dict[str, Any]
+) -> None:
+    """Mount the user's crisis resources ConfigMap key and point the API at it.
+
+    A directory mount, not `subPath`: the kubelet then swaps an edited ConfigMap's file in
+    place and the API reads the new version without a restart.
+    """
+    if source is None:
+        return
+    pod_spec["volumes"] = [
+        *pod_spec["volumes"],
+        {
+            "name": "crisis-resources",
+            "configMap": {
+                "name": source.config_map_name,
+                "items": [{"key": source.key, "path": CRISIS_RESOURCES_FILE}],
+            },
+        },
+    ]
+    container["volumeMounts"] = [
+        *container["volumeMounts"],
+        {"name": "crisis-resources", "mountPath": CRISIS_RESOURCES_DIR, "readOnly": True},
+    ]
+    container["env"] = [
+        *container["env"],
+        {
+            "name": "JOURNAL_API_CRISIS_RESOURCES_FILE",
+            "value": f"{CRISIS_RESOURCES_DIR}/{CRISIS_RESOURCES_FILE}",
+        },
+    ]
 
 
 def api_service(p: spec.Platform) -> Manifest:
