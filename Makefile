@@ -119,7 +119,7 @@ chart-docs: install ## Regenerate values.schema.json and README values tables fr
 .PHONY: chart-lint
 chart-lint: install ## helm lint every chart scenario (Helm 3.18 from PyPI if none on PATH)
 	for f in charts/journal-operator/ci/*-values.yaml; do $(RUN) python -m tests.support.helm lint --strict charts/journal-operator -f $$f; done
-	$(RUN) python -m tests.support.helm lint --strict charts/journal-platform
+	for f in charts/journal-platform/ci/*-values.yaml; do $(RUN) python -m tests.support.helm lint --strict charts/journal-platform -f $$f; done
 
 .PHONY: kind-up
 kind-up: ## Create a kind cluster from kind-config.yaml (needs Docker; not used by CI)
