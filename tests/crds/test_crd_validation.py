@@ -1,9 +1,10 @@
 """The API server refuses invalid JournalPlatforms with a message naming the field.
 
 One test per rule: every sample in tests/crds/invalid/ (mutual exclusion, min above max,
-bad enum, bad semver, reserved env, TLS without host, external cache without Secret), plus
-the rules that need a previous object: storage class, storage size and database mode are
-immutable. Creations are dry runs, so nothing is left behind.
+bad enum, bad semver, reserved env, TLS without host, external cache without Secret, a cnpg
+block beside another mode), plus the rules that need a previous object: storage class and
+database mode are immutable, storage only grows, and the managed image keeps its PostgreSQL
+major version. Creations are dry runs, so nothing is left behind.
 """
 
 from __future__ import annotations
@@ -116,9 +117,20 @@ api:
             "spec.database.managed.storageClassName is immutable",
         ),
         (
-            "database: {managed: {storageClassName: standard, storage: 20Gi}}",
+            "database: {managed: {storageClassName: standard, storage: 5Gi}}",
             "spec.database.managed",
-            "spec.database.managed.storage is immutable",
+            "spec.database.managed.storage can only grow",
+        ),
+        (
+            "database: {managed: {storageClassName: standard,"
+            " image: docker.io/pgvector/pgvector:0.8.0-pg18}}",
+            "spec.database.managed",
+            "cannot change the PostgreSQL major version",
+        ),
+        (
+            "database: {managed: {storageClassName: standard, image: postgres:16.4}}",
+            "spec.database.managed",
+            "spec.database.mode cnpg",
         ),
     ],
 )
@@ -147,6 +159,42 @@ def test_data_volume_settings_are_immutable(
     assert result.returncode != 0
     assert f"{path}:" in result.stderr
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "database: {managed: {storageClassName: standard, storage: 20Gi}}",
+        "database: {managed: {storageClassName: standard,"
+        " image: docker.io/pgvector/pgvector:0.8.1-pg17}}",
+        "database: {managed: {storageClassName: standard, image: mirror.example.com:5000/pg:17.6}}",
+    ],
+    ids=["storage-grows", "pgvector-minor", "same-major-other-registry"],
+)
+def test_storage_growth_and_minor_image_changes_are_accepted(
+    crd_installed: LocalCluster, namespace: str, change: str
+) -> None:
+    name = "grows"
+    created = kubectl.apply(
+        crd_installed,
+        namespace,
+        _platform(name, "version: 1.0.0\ndatabase: {managed: {storageClassName: standard}}"),
+    )
+    assert created.returncode == 0, created.stderr
+    result = kubectl.run(
+        crd_installed,
+        "patch",
+        "journalplatform",
+        name,
+        "-n",
+        namespace,
+        "--type=merge",
+        "--dry-run=server",
+        "-p",
+        _merge_patch(change),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_storage_class_cannot_be_added_later(crd_installed: LocalCluster, namespace: str) -> None:

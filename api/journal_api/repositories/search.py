@@ -16,9 +16,10 @@ How a query runs (one statement):
 The vocabulary grows synchronously: entry writes call `remember_words` in their
 transaction. It shrinks in the background: an entry edit or delete queues a
 `search_terms.refresh` job (at most one live per user: its dedupe key), and the worker
-calls `prune_words`, which drops the words no remaining entry of that user contains. A per-user advisory lock orders the two:
-writers hold it shared until they commit, the prune holds it exclusively, so a prune
-never deletes a word that an entry committing at the same moment still uses.
+calls `prune_words`, which drops the words no remaining entry of that user contains. A
+per-user advisory lock orders the two: writers hold it shared until they commit, the prune
+holds it exclusively, so a prune never deletes a word that an entry committing at the same
+moment still uses.
 Called by `services/entries.py`, `services/jobs.py` and `routes/search.py`.
 """
 

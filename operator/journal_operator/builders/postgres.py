@@ -9,6 +9,8 @@ when `spec.database.mode` is `managed`.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from journal_operator import naming, spec
@@ -54,16 +56,22 @@ def database_service(p: spec.Platform) -> Manifest:
     }
 
 
-def database_statefulset(p: spec.Platform) -> Manifest:
+def database_statefulset(p: spec.Platform, *, claim_storage: str | None = None) -> Manifest:
     """StatefulSet `<platform>-postgres` with one pod and a data volume claim.
 
     `deletionPolicy` maps onto `persistentVolumeClaimRetentionPolicy.whenDeleted`, so the
     StatefulSet controller itself keeps or deletes the volume with the platform.
+
+    Args:
+        p: The platform.
+        claim_storage: The size in the existing StatefulSet's claim template, which
+            Kubernetes never lets change; None (a new StatefulSet) takes `storage`. A larger
+            `storage` grows the volume through its claim instead (`claims_to_grow`).
     """
     managed = p.spec.database.managed_or_default
     claim_spec: dict[str, Any] = {
         "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": managed.storage}},
+        "resources": {"requests": {"storage": claim_storage or managed.storage}},
     }
     if managed.storage_class_name is not None:
         claim_spec["storageClassName"] = managed.storage_class_name
@@ -150,3 +158,61 @@ def _exec_probe(command: list[str], *, period: int, failures: int) -> dict[str, 
         "timeoutSeconds": 5,
         "failureThreshold": failures,
     }
+
+
+def claim_template_storage(statefulset: Mapping[str, Any] | None) -> str | None:
+    """The storage request of an existing StatefulSet's `data` claim template, if any."""
+    for template in ((statefulset or {}).get("spec") or {}).get("volumeClaimTemplates") or []:
+        if (template.get("metadata") or {}).get("name") == "data":
+            storage = ((template.get("spec") or {}).get("resources") or {}).get("requests", {})
+            value = storage.get("storage")
+            return str(value) if value is not None else None
+    return None
+
+
+def claims_to_grow(
+    p: spec.Platform, claims: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, str, str]]:
+    """`(claim, from, to)` for each data claim that requests less than `storage`.
+
+    Volumes only grow (the CRD refuses a smaller `storage`); where the StorageClass does not
+    allow expansion the API server refuses the claim's patch, and says so.
+    """
+    want = p.spec.database.managed_or_default.storage
+    found = []
+    for claim in claims:
+        requested = str(
+            (((claim.get("spec") or {}).get("resources") or {}).get("requests") or {}).get(
+                "storage", "0"
+            )
+        )
+        if quantity_bytes(requested) < quantity_bytes(want):
+            found.append((str(claim["metadata"]["name"]), requested, want))
+    return found
+
+
+_SUFFIXES = {
+    "": 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+}
+
+
+def quantity_bytes(quantity: str) -> float:
+    """A storage quantity (`10Gi`, `500M`, `1073741824`) in bytes.
+
+    Raises:
+        ValueError: For a quantity in a form storage requests do not take.
+    """
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([kMGTP]i?)?", quantity.strip())
+    if match is None:
+        raise ValueError(f"not a storage quantity: {quantity!r}")
+    return float(match.group(1)) * _SUFFIXES[match.group(2) or ""]
