@@ -124,6 +124,11 @@ def database_init_name(p: spec.Platform) -> str:
     return child_name(p, "postgres-init")
 
 
+def cache_secret_name(p: spec.Platform) -> str:
+    """Generated Secret with the managed Redis's password and the URL that carries it."""
+    return child_name(p, "redis-auth")
+
+
 def database_secret_name(p: spec.Platform) -> str:
     """Generated Secret with the managed database's credentials and URI."""
     return child_name(p, "database")

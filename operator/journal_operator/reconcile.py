@@ -33,7 +33,7 @@ from journal_operator import settings as settings_mod
 from journal_operator import status as status_mod
 from journal_operator.builders import api as api_builders
 from journal_operator.builders import cnpg as builders_cnpg
-from journal_operator.builders import plan, postgres
+from journal_operator.builders import plan
 from journal_operator.builders import secrets as secret_builders
 from journal_operator.k8s import apply as k8s
 from journal_operator.k8s import client as k8s_client
@@ -86,13 +86,6 @@ class Context:
     slots: asyncio.Semaphore = dataclasses.field(default_factory=lambda: asyncio.Semaphore(10))
     kserve_installed: bool | None = None
     kserve_checked_at: float = 0.0
-    # (namespace, platform, size) whose database volume was grown / (ns, claim, size) refused.
-    volumes_grown: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
-    volumes_refused: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
-    # Events to post with the next status write, per platform (one-off facts, not flips).
-    notices: dict[tuple[str, str], list[status_mod.Transition]] = dataclasses.field(
-        default_factory=dict
-    )
     cnpg_installed: bool = False
     cnpg_checked_at: float = -KSERVE_RECHECK_SECONDS
 
@@ -172,7 +165,6 @@ async def _run(
         inference_mode = await wait_for_prerequisites(ctx, p, owner=owner, current=current)
         kserve_missing = inference_mode == "kserve" and not await _kserve_installed(ctx)
         generated = await ensure_secrets(ctx, p, observed)
-        await grow_database_volumes(ctx, p, observed, logger=logger)
         decision = decide_versions(p, observed, current)
         failures = await apply_children(
             ctx,
@@ -338,100 +330,51 @@ async def ensure_secrets(
     Values are read back from the existing Secrets, so a restarted operator keeps them.
     """
     db_name, jwt_name = naming.database_secret_name(p), naming.jwt_secret_name(p)
+    cache_name = naming.cache_secret_name(p)
     needs_db = p.spec.database.generated_credentials
+    needs_cache = p.spec.cache.mode == "managed"
     key = (
         p.namespace,
         p.name,
         observed.secrets_version(db_name),
         observed.secrets_version(jwt_name),
+        observed.secrets_version(cache_name),
         p.spec.deletion_policy,  # a changed policy reads (and fixes the ownership of) them again
     )
     if (
         key in ctx.generated
         and (not needs_db or observed.has("Secret", db_name))
+        and (not needs_cache or observed.has("Secret", cache_name))
         and observed.has("Secret", jwt_name)
     ):
         return ctx.generated[key]
     db_body = await _get_secret(ctx, p, db_name) if needs_db else None
     jwt_body = await _get_secret(ctx, p, jwt_name)
+    cache_body = await _get_secret(ctx, p, cache_name) if needs_cache else None
     values = secrets_gen.combine(
         database_data=(db_body or {}).get("data") if db_body else None,
         jwt_data=(jwt_body or {}).get("data") if jwt_body else None,
         need_database=needs_db,
+        cache_data=(cache_body or {}).get("data") if cache_body else None,
+        need_cache=needs_cache,
     )
     created = []
     if needs_db and db_body is None:
         created.append(await k8s.create(ctx.client, secret_builders.database_secret(p, values)))
     if jwt_body is None:
         created.append(await k8s.create(ctx.client, secret_builders.jwt_secret(p, values)))
+    if needs_cache and cache_body is None:
+        created.append(await k8s.create(ctx.client, secret_builders.cache_secret(p, values)))
     if any(body is None for body in created):
         # Someone created it between our read and our create: its values win; read again.
         return await ensure_secrets(ctx, p, observed)
-    if jwt_body is not None and (db_body is not None or not needs_db):
+    if (
+        jwt_body is not None
+        and (db_body is not None or not needs_db)
+        and (cache_body is not None or not needs_cache)
+    ):
         ctx.generated[key] = values
     return values
-
-
-async def grow_database_volumes(
-    ctx: Context,
-    p: spec.Platform,
-    observed: observe.Observed,
-    *,
-    logger: logging.Logger | logging.LoggerAdapter[Any],
-) -> None:
-    """Grow the managed database's volume to ``storage`` by patching its claim.
-
-    A StatefulSet's claim template never changes, so the StatefulSet keeps the size it was
-    created with (``plan`` passes it on) and the claim itself is patched; Kubernetes then
-    expands the volume where its StorageClass allows expansion, and refuses the patch where it
-    does not: the refusal is logged as a warning Event on the platform, once per size.
-    Costs no request unless ``storage`` is above the template's size and not reached yet.
-    """
-    if p.spec.database.mode != "managed":
-        return
-    name = naming.database_name(p)
-    template = postgres.claim_template_storage(observed.body("StatefulSet", name))
-    want = p.spec.database.managed_or_default.storage
-    done_key = (p.namespace, p.name, want)
-    if template is None or done_key in ctx.volumes_grown:
-        return
-    if postgres.quantity_bytes(want) <= postgres.quantity_bytes(template):
-        return
-    claims = await k8s.list_objects(
-        ctx.client,
-        api_version="v1",
-        kind="PersistentVolumeClaim",
-        namespace=p.namespace,
-        label_selector=naming.selector_string(p, naming.Component.DATABASE),
-    )
-    refused = False
-    for claim, current, size in postgres.claims_to_grow(p, claims):
-        try:
-            await k8s.patch_merge(
-                ctx.client,
-                api_version="v1",
-                kind="PersistentVolumeClaim",
-                namespace=p.namespace,
-                name=claim,
-                patch={"spec": {"resources": {"requests": {"storage": size}}}},
-            )
-            logger.info("growing PersistentVolumeClaim %s from %s to %s", claim, current, size)
-        except k8s.ApiError as exc:
-            refused = True
-            if (p.namespace, claim, size) not in ctx.volumes_refused:
-                ctx.volumes_refused.add((p.namespace, claim, size))
-                message = (
-                    f"cannot grow PersistentVolumeClaim {claim} from {current} to {size}: "
-                    f"{exc.message}"
-                )
-                logger.warning("%s", message)
-                ctx.notices.setdefault((p.namespace, p.name), []).append(
-                    status_mod.Transition(
-                        warning=True, reason="VolumeExpansionRefused", message=message
-                    )
-                )
-    if not refused:
-        ctx.volumes_grown.add(done_key)
 
 
 async def _get_secret(ctx: Context, p: spec.Platform, name: str) -> Manifest | None:
@@ -547,9 +490,6 @@ async def apply_children(
         inference_mode=inference_mode,
         images=decision.images,
         hpa_owns_replicas=_hpa_acted(p, observed),
-        database_claim=postgres.claim_template_storage(
-            observed.body("StatefulSet", naming.database_name(p))
-        ),
     )
     wanted: set[tuple[str, str]] = set()
     network_first = sorted(groups, key=lambda g: g.step != plan.Step.NETWORK)
@@ -717,8 +657,7 @@ async def write_status(
             facts=facts,
         )
     await _patch_status(ctx, p, current, desired, complete=not (paused or decision is None))
-    events = status_mod.transitions(current, desired) + ctx.notices.pop((p.namespace, p.name), [])
-    return Outcome(phase=str(desired["phase"]), events=events)
+    return Outcome(phase=str(desired["phase"]), events=status_mod.transitions(current, desired))
 
 
 async def _write_pending(

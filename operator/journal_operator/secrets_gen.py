@@ -24,6 +24,7 @@ def generate() -> secret_builders.GeneratedSecrets:
         database_password=secrets.token_urlsafe(PASSWORD_BYTES),
         jwt_key=secrets.token_urlsafe(JWT_KEY_BYTES),
         jwt_kid=f"k{secrets.token_hex(4)}",
+        cache_password=secrets.token_urlsafe(PASSWORD_BYTES),
     )
 
 
@@ -32,6 +33,8 @@ def combine(
     database_data: Mapping[str, str] | None,
     jwt_data: Mapping[str, str] | None,
     need_database: bool,
+    cache_data: Mapping[str, str] | None = None,
+    need_cache: bool = False,
 ) -> secret_builders.GeneratedSecrets:
     """Keep every value that already exists; generate only the missing ones.
 
@@ -43,21 +46,26 @@ def combine(
         jwt_data: ``.data`` of the existing JWT Secret, or None when absent.
         need_database: whether the platform runs the managed database (which needs a
             password); an external database gets none.
+        cache_data: ``.data`` of the existing Redis Secret, or None when absent.
+        need_cache: whether the platform runs the managed Redis (which needs a password).
     """
     fresh = generate()
     if not need_database:
         database_data = None
         fresh = dataclasses.replace(fresh, database_password="")
+    if not need_cache:
+        cache_data = None
+        fresh = dataclasses.replace(fresh, cache_password="")
     if jwt_data is None:
-        if database_data is None:
-            return fresh
         jwt_data = {
             secret_builders.JWT_KEY: _b64(fresh.jwt_key),
             secret_builders.JWT_KID_KEY: _b64(fresh.jwt_kid),
         }
-    kept = secret_builders.read_generated(database_data, jwt_data)
+    kept = secret_builders.read_generated(database_data, jwt_data, cache_data)
     if database_data is None:
-        return dataclasses.replace(kept, database_password=fresh.database_password)
+        kept = dataclasses.replace(kept, database_password=fresh.database_password)
+    if cache_data is None:
+        kept = dataclasses.replace(kept, cache_password=fresh.cache_password)
     return kept
 
 

@@ -16,6 +16,7 @@ SECRETS = secrets.GeneratedSecrets(
     database_password="s3cret/p@ss word",  # characters a URI must escape
     jwt_key="k" * 48,
     jwt_kid="k1",
+    cache_password="r3dis:p@ss/word",  # characters a URL must escape
 )
 
 

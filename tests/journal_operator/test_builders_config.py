@@ -30,6 +30,7 @@ SECRET_SETTINGS = {
     "JOURNAL_API_DATABASE_URL",
     "JOURNAL_API_JWT_KEY",
     "JOURNAL_API_JWT_PREVIOUS_KEY",
+    "JOURNAL_API_REDIS_URL",  # the managed Redis's URL carries its password
 }
 
 
@@ -103,7 +104,6 @@ def test_configmap_values_are_valid_settings() -> None:
     assert settings.environment == "production"
     assert settings.port == config.API_PORT
     assert settings.host == "0.0.0.0"  # noqa: S104 - must listen on the pod IP
-    assert settings.redis_url == "redis://demo-redis.journal-test.svc:6379/0"
 
 
 def test_rate_limits_follow_spec_per_minute() -> None:
@@ -156,15 +156,20 @@ def test_previous_jwt_key_is_optional() -> None:
     }
 
 
-@pytest.mark.parametrize("mode", ["disabled", "external"])
-def test_redis_url_only_in_configmap_for_managed_cache(mode: str) -> None:
+@pytest.mark.parametrize("mode", ["managed", "disabled", "external"])
+def test_redis_url_never_in_configmap_and_from_a_secret_unless_disabled(mode: str) -> None:
     fields: dict[str, Any] = {"mode": mode}
     if mode == "external":
         fields["external"] = {"secretRef": {"name": "redis"}}
     p = factories.platform({"cache": fields})
     assert "JOURNAL_API_REDIS_URL" not in config.config_data(p)
-    env_names = {e["name"] for e in config.app_env(p)[1]}
-    assert ("JOURNAL_API_REDIS_URL" in env_names) == (mode == "external")
+    env = {e["name"]: e for e in config.app_env(p)[1]}
+    assert ("JOURNAL_API_REDIS_URL" in env) == (mode != "disabled")
+    if mode == "managed":
+        assert env["JOURNAL_API_REDIS_URL"]["valueFrom"]["secretKeyRef"] == {
+            "name": naming.cache_secret_name(p),
+            "key": "uri",
+        }
 
 
 def test_inference_url_is_the_analyzer_server_by_default() -> None:

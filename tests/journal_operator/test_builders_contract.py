@@ -3,18 +3,20 @@
 The API and worker Deployments and the migrations Job are built for a managed platform;
 their environment is resolved the way the kubelet would (ConfigMap and Secret values from
 the manifests themselves), with only the Service host names pointed at this test's own
-PostgreSQL and Redis and the port at a free one. Then:
+PostgreSQL and Redis and the port at a free one, and the processes get that environment and
+nothing else. PostgreSQL checks the password (scram-sha-256 for the generated user) and
+Redis requires the generated one. Then:
 
 - every app command the operator runs is one `python -m journal_api` accepts;
 - the migrations Job's command migrates an empty database, connecting with the user and
   the percent-escaped password exactly as the generated Secret's URI has them;
-- the API Deployment's command serves and answers `/readyz` with 200.
+- the API Deployment's command serves and answers `/readyz` with 200, with Redis "ok":
+  the URL the operator built (password, escaping, database) is accepted by Redis.
 """
 
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
 import sys
 import time
@@ -24,6 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis as redis_lib
 from journal_api import __main__ as api_main
 from journal_operator.builders import plan, secrets
 
@@ -35,7 +38,12 @@ from tests.support.redis import RedisServer
 pytestmark = pytest.mark.slow
 
 PASSWORD = "c0ntract/p@ss word%"  # everything a URI must escape
-SECRETS = secrets.GeneratedSecrets(database_password=PASSWORD, jwt_key="j" * 48, jwt_kid="k1")
+CACHE_PASSWORD = "r3dis:p@ss/w%rd"  # and in a Redis URL
+SECRETS = secrets.GeneratedSecrets(
+    database_password=PASSWORD, jwt_key="j" * 48, jwt_kid="k1", cache_password=CACHE_PASSWORD
+)
+# First matching line wins: the generated user must present its password over TCP.
+HBA_LINE = f"host all {secrets.DATABASE_USER} 127.0.0.1/32 scram-sha-256  # contract test\n"
 DATABASE = "journal_operator_contract"
 
 
@@ -84,19 +92,22 @@ def _point_at_test_services(
     database = urllib.parse.urlsplit(env["JOURNAL_API_DATABASE_URL"])
     credentials = database.netloc.rsplit("@", 1)[0]  # kept exactly as built
     cache = urllib.parse.urlsplit(env["JOURNAL_API_REDIS_URL"])
+    cache_credentials = cache.netloc.rsplit("@", 1)[0]  # kept exactly as built
     return env | {
         "JOURNAL_API_DATABASE_URL": database._replace(
             netloc=f"{credentials}@127.0.0.1:{postgres.port}", path=f"/{DATABASE}"
         ).geturl(),
-        "JOURNAL_API_REDIS_URL": cache._replace(netloc=f"127.0.0.1:{redis.port}").geturl(),
+        "JOURNAL_API_REDIS_URL": cache._replace(
+            netloc=f"{cache_credentials}@127.0.0.1:{redis.port}"
+        ).geturl(),
         "JOURNAL_API_HOST": "127.0.0.1",
         "JOURNAL_API_PORT": str(port),
     }
 
 
 def _process_env(env: dict[str, str]) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("JOURNAL_API_")}
-    return inherited | env
+    # Only what the operator built: nothing of this test process leaks in to make it work.
+    return dict(env)
 
 
 def _python(command: list[str]) -> list[str]:
@@ -120,8 +131,42 @@ def database(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
     postgres_server.psql(f"ALTER ROLE {user} PASSWORD '{password}'")
     postgres_server.psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
     postgres_server.psql(f'CREATE DATABASE "{DATABASE}" OWNER {user}')
-    yield postgres_server
-    postgres_server.psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    hba = postgres_server.data_dir / "pg_hba.conf"
+    original = hba.read_text()
+    hba.write_text(HBA_LINE + original)
+    postgres_server.psql("SELECT pg_reload_conf()")
+    try:
+        yield postgres_server
+    finally:
+        hba.write_text(original)
+        postgres_server.psql("SELECT pg_reload_conf()")
+        postgres_server.psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def protected_redis(redis_server: RedisServer) -> Iterator[RedisServer]:
+    """The test Redis, requiring the generated password for as long as this module runs."""
+    client = redis_lib.Redis(port=redis_server.port)
+    client.config_set("requirepass", CACHE_PASSWORD)
+    try:
+        yield redis_server
+    finally:
+        redis_lib.Redis(port=redis_server.port, password=CACHE_PASSWORD).config_set(
+            "requirepass", ""
+        )
+
+
+def test_postgres_refuses_a_wrong_password(database: PostgresServer) -> None:
+    # Proof that the password is checked at all (the test server trusts everyone else).
+    url = f"postgresql://{secrets.DATABASE_USER}:wrong@127.0.0.1:{database.port}/{DATABASE}"
+    result = subprocess.run(
+        [str(database.bin_dir / "psql"), url, "-c", "SELECT 1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert "password authentication failed" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -138,8 +183,9 @@ def test_app_commands_are_ones_the_api_accepts(kind: str, name: str) -> None:
 
 
 def test_migrations_job_migrates_and_api_serves_ready(
-    database: PostgresServer, redis_server: RedisServer
+    database: PostgresServer, protected_redis: RedisServer
 ) -> None:
+    redis_server = protected_redis
     children = _children()
     port = ports.free_port()
 
@@ -170,6 +216,10 @@ def test_migrations_job_migrates_and_api_serves_ready(
         try:
             probe = api["readinessProbe"]["httpGet"]["path"]
             assert _wait_for_status(f"http://127.0.0.1:{port}{probe}", server) == 200
+            ready = httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=5).json()
+            assert ready["redis"] == "ok", (
+                "the API cannot use Redis with the URL the operator built"
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from journal_operator import naming
-from journal_operator.builders import config, postgres, redis, secrets
+from journal_operator.builders import postgres, redis, secrets
 
 from tests.journal_operator import factories
 
@@ -110,11 +110,31 @@ def test_redis_has_no_persistence_and_evicts_lru() -> None:
     assert all("persistentVolumeClaim" not in v for v in pod["volumes"])
 
 
-def test_redis_service_matches_configmap_url() -> None:
+def test_redis_service_matches_the_secret_url() -> None:
     p = factories.platform()
     service = redis.cache_service(p)
     assert service["spec"]["ports"][0]["port"] == 6379
-    assert f"{service['metadata']['name']}.{p.namespace}.svc:6379" in str(config.config_data(p))
+    url = urllib.parse.urlsplit(_decoded(secrets.cache_secret(p, factories.SECRETS))["uri"])
+    assert url.hostname == f"{service['metadata']['name']}.{p.namespace}.svc"
+    assert url.port == 6379
+
+
+def test_redis_requires_the_generated_password_from_its_secret() -> None:
+    p = factories.platform()
+    container = redis.cache_deployment(p)["spec"]["template"]["spec"]["containers"][0]
+    command = container["command"]
+    assert command[command.index("--requirepass") + 1] == "$(REDIS_PASSWORD)"
+    assert "--protected-mode" not in command
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    ref = {"name": naming.cache_secret_name(p), "key": "password"}
+    assert env == {"REDIS_PASSWORD": ref, "REDISCLI_AUTH": ref}
+    assert factories.SECRETS.cache_password not in str(redis.cache_deployment(p))
+    data = _decoded(secrets.cache_secret(p, factories.SECRETS))
+    assert data["password"] == factories.SECRETS.cache_password
+    # The password is escaped in the URL and comes back out intact.
+    assert urllib.parse.unquote(urllib.parse.urlsplit(data["uri"]).password or "") == (
+        factories.SECRETS.cache_password
+    )
 
 
 def test_database_secret_holds_escaped_uri() -> None:

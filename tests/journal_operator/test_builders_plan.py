@@ -72,7 +72,7 @@ def test_minimal_platform_children() -> None:
     kinds = collections.Counter(m["kind"] for m in _all(_children(mode="deployment")))
     assert kinds == {
         "ConfigMap": 2,  # settings, database init SQL
-        "Secret": 2,  # database, jwt
+        "Secret": 3,  # database, jwt, redis-auth
         "Service": 4,  # postgres, redis, api, the analyzer model server
         "StatefulSet": 1,
         "Deployment": 4,  # redis, api, worker, the analyzer model server

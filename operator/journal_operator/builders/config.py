@@ -51,9 +51,6 @@ def config_data(p: spec.Platform) -> dict[str, str]:
         # outside them, not the controller's (journal_api/proxies.py). A spec.api.env
         # entry of the same name comes last and narrows it.
         data["TRUSTED_PROXIES"] = INGRESS_TRUSTED_PROXIES
-    if p.spec.cache.mode == "managed":
-        host = naming.service_host(p, naming.cache_name(p))
-        data["REDIS_URL"] = f"redis://{host}:{CACHE_PORT}/0"
     url = inference_url(p)
     if url is not None:
         data["INFERENCE_URL"] = url
@@ -99,7 +96,11 @@ def app_env(p: spec.Platform) -> tuple[list[dict[str, Any]], list[dict[str, Any]
         ),
     ]
     external_cache = p.spec.cache.external
-    if p.spec.cache.mode == "external" and external_cache is not None:
+    if p.spec.cache.mode == "managed":
+        # The URL carries the generated password: it comes from the Secret, never the
+        # ConfigMap.
+        env.append(_from_secret("REDIS_URL", naming.cache_secret_name(p), secrets_mod.URI_KEY))
+    elif p.spec.cache.mode == "external" and external_cache is not None:
         ref = external_cache.secret_ref
         env.append(_from_secret("REDIS_URL", ref.name, ref.key))
     env.extend({"name": e.name, "value": e.value} for e in p.spec.api.env)

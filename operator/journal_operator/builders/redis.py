@@ -1,8 +1,10 @@
 """The managed Redis: a one-pod Deployment without persistence, and its Service.
 
 Redis holds only the response cache and the rate-limit counters, both safe to lose, so
-there is no volume and `Recreate` replaces the pod. It has no password: the NetworkPolicy
-(`network.py`) admits only the API and worker pods. Only used with `spec.cache.mode: managed`.
+there is no volume and `Recreate` replaces the pod. It requires the generated password of
+Secret `<platform>-redis-auth` (`secrets.cache_secret`), and the NetworkPolicy (`network.py`)
+admits only the API and worker pods as defence in depth. Only used with
+`spec.cache.mode: managed`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from journal_operator import naming, spec
 from journal_operator.builders import config, pods
+from journal_operator.builders import secrets as secrets_mod
 from journal_operator.manifests import Manifest
 
 COMPONENT = naming.Component.CACHE
@@ -61,9 +64,12 @@ def _pod_spec(p: spec.Platform, managed: spec.ManagedCache) -> dict[str, Any]:
     # A cache: no RDB snapshots, no AOF, evict the least recently used keys when full.
     command += ["--save", "", "--appendonly", "no"]
     command += ["--maxmemory", managed.max_memory, "--maxmemory-policy", "allkeys-lru"]
-    # Protected mode refuses remote clients when no password is set; access is limited by
-    # the NetworkPolicy instead.
-    command += ["--protected-mode", "no"]
+    # The password comes from the Secret through the environment; Kubernetes expands
+    # $(REDIS_PASSWORD) in the arguments, so it is never written in the manifest.
+    command += ["--requirepass", "$(REDIS_PASSWORD)"]
+    password = {
+        "secretKeyRef": {"name": naming.cache_secret_name(p), "key": secrets_mod.PASSWORD_KEY}
+    }
     ping = {
         "exec": {"command": ["redis-cli", "-p", str(config.CACHE_PORT), "ping"]},
         "periodSeconds": 5,
@@ -75,6 +81,11 @@ def _pod_spec(p: spec.Platform, managed: spec.ManagedCache) -> dict[str, Any]:
         "image": managed.image,
         "imagePullPolicy": p.spec.images.pull_policy,
         "command": command,
+        # REDISCLI_AUTH: redis-cli (the readiness probe) authenticates with it.
+        "env": [
+            {"name": "REDIS_PASSWORD", "valueFrom": password},
+            {"name": "REDISCLI_AUTH", "valueFrom": password},
+        ],
         "ports": [{"name": "redis", "containerPort": config.CACHE_PORT}],
         "resources": pods.resources(managed.resources),
         "readinessProbe": ping,

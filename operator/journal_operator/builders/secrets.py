@@ -17,6 +17,7 @@ from journal_operator.manifests import Manifest
 DATABASE_USER = "journal"
 DATABASE_NAME = "journal"
 DATABASE_PORT = 5432
+CACHE_PORT = 6379
 
 # Keys of the generated Secrets; the API's environment refers to them.
 USERNAME_KEY = "username"
@@ -40,6 +41,7 @@ class GeneratedSecrets:
         jwt_kid: Key id of `jwt_key`, carried in every token header.
         jwt_previous_key: The key before the last rotation, still accepted; or None.
         jwt_previous_kid: Key id of `jwt_previous_key`; set exactly when it is.
+        cache_password: Password of the managed Redis ("" without one).
     """
 
     database_password: str
@@ -47,6 +49,7 @@ class GeneratedSecrets:
     jwt_kid: str = "k1"
     jwt_previous_key: str | None = None
     jwt_previous_kid: str | None = None
+    cache_password: str = ""
 
     def __repr__(self) -> str:
         return "GeneratedSecrets(<redacted>)"
@@ -94,6 +97,23 @@ def database_secret(p: spec.Platform, secrets: GeneratedSecrets) -> Manifest:
     return manifest
 
 
+def cache_uri(p: spec.Platform, password: str) -> str:
+    """The managed Redis's URL with its password (``redis://:password@host:port/0``)."""
+    host = naming.service_host(p, naming.cache_name(p))
+    quoted = urllib.parse.quote(password, safe="")
+    return f"redis://:{quoted}@{host}:{CACHE_PORT}/0"
+
+
+def cache_secret(p: spec.Platform, secrets: GeneratedSecrets) -> Manifest:
+    """The managed Redis's password, and the URL the API connects with."""
+    return _secret(
+        p,
+        naming.cache_secret_name(p),
+        naming.Component.CACHE,
+        {PASSWORD_KEY: secrets.cache_password, URI_KEY: cache_uri(p, secrets.cache_password)},
+    )
+
+
 def jwt_secret(p: spec.Platform, secrets: GeneratedSecrets) -> Manifest:
     """The API's signing keys: key and kid, plus the previous pair during a rotation."""
     data = {JWT_KEY: secrets.jwt_key, JWT_KID_KEY: secrets.jwt_kid}
@@ -104,13 +124,16 @@ def jwt_secret(p: spec.Platform, secrets: GeneratedSecrets) -> Manifest:
 
 
 def read_generated(
-    database_data: Mapping[str, str] | None, jwt_data: Mapping[str, str]
+    database_data: Mapping[str, str] | None,
+    jwt_data: Mapping[str, str],
+    cache_data: Mapping[str, str] | None = None,
 ) -> GeneratedSecrets:
     """Decode the `.data` of the two existing Secrets back into `GeneratedSecrets`.
 
     Args:
         database_data: `.data` of the database Secret, or None with an external database.
         jwt_data: `.data` of the JWT Secret.
+        cache_data: `.data` of the Redis Secret, or None without a managed Redis.
 
     Raises:
         KeyError: When a required key is missing (the Secret was edited by hand).
@@ -128,6 +151,7 @@ def read_generated(
         jwt_kid=decode(jwt_data, JWT_KID_KEY),
         jwt_previous_key=maybe(JWT_PREVIOUS_KEY),
         jwt_previous_kid=maybe(JWT_PREVIOUS_KID_KEY),
+        cache_password=decode(cache_data, PASSWORD_KEY) if cache_data else "",
     )
 
 
