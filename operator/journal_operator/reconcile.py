@@ -33,7 +33,7 @@ from journal_operator import settings as settings_mod
 from journal_operator import status as status_mod
 from journal_operator.builders import api as api_builders
 from journal_operator.builders import cnpg as builders_cnpg
-from journal_operator.builders import plan
+from journal_operator.builders import plan, postgres
 from journal_operator.builders import secrets as secret_builders
 from journal_operator.k8s import apply as k8s
 from journal_operator.k8s import client as k8s_client
@@ -86,6 +86,13 @@ class Context:
     slots: asyncio.Semaphore = dataclasses.field(default_factory=lambda: asyncio.Semaphore(10))
     kserve_installed: bool | None = None
     kserve_checked_at: float = 0.0
+    # (namespace, platform, size) whose database volume was grown / (ns, claim, size) refused.
+    volumes_grown: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
+    volumes_refused: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
+    # Events to post with the next status write, per platform (one-off facts, not flips).
+    notices: dict[tuple[str, str], list[status_mod.Transition]] = dataclasses.field(
+        default_factory=dict
+    )
     cnpg_installed: bool = False
     cnpg_checked_at: float = -KSERVE_RECHECK_SECONDS
 
@@ -165,6 +172,7 @@ async def _run(
         inference_mode = await wait_for_prerequisites(ctx, p, owner=owner, current=current)
         kserve_missing = inference_mode == "kserve" and not await _kserve_installed(ctx)
         generated = await ensure_secrets(ctx, p, observed)
+        await grow_database_volumes(ctx, p, observed, logger=logger)
         decision = decide_versions(p, observed, current)
         failures = await apply_children(
             ctx,
@@ -377,6 +385,68 @@ async def ensure_secrets(
     return values
 
 
+async def grow_database_volumes(
+    ctx: Context,
+    p: spec.Platform,
+    observed: observe.Observed,
+    *,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> None:
+    """Grow the managed database's volume to ``storage`` by patching its claim.
+
+    A StatefulSet's claim template never changes, so the StatefulSet keeps the size it was
+    created with (``plan`` passes it on) and the claim itself is patched; Kubernetes then
+    expands the volume where its StorageClass allows expansion, and refuses the patch where it
+    does not: the refusal is logged as a warning Event on the platform, once per size.
+    Costs no request unless ``storage`` is above the template's size and not reached yet.
+    """
+    if p.spec.database.mode != "managed":
+        return
+    name = naming.database_name(p)
+    template = postgres.claim_template_storage(observed.body("StatefulSet", name))
+    want = p.spec.database.managed_or_default.storage
+    done_key = (p.namespace, p.name, want)
+    if template is None or done_key in ctx.volumes_grown:
+        return
+    if postgres.quantity_bytes(want) <= postgres.quantity_bytes(template):
+        return
+    claims = await k8s.list_objects(
+        ctx.client,
+        api_version="v1",
+        kind="PersistentVolumeClaim",
+        namespace=p.namespace,
+        label_selector=naming.selector_string(p, naming.Component.DATABASE),
+    )
+    refused = False
+    for claim, current, size in postgres.claims_to_grow(p, claims):
+        try:
+            await k8s.patch_merge(
+                ctx.client,
+                api_version="v1",
+                kind="PersistentVolumeClaim",
+                namespace=p.namespace,
+                name=claim,
+                patch={"spec": {"resources": {"requests": {"storage": size}}}},
+            )
+            logger.info("growing PersistentVolumeClaim %s from %s to %s", claim, current, size)
+        except k8s.ApiError as exc:
+            refused = True
+            if (p.namespace, claim, size) not in ctx.volumes_refused:
+                ctx.volumes_refused.add((p.namespace, claim, size))
+                message = (
+                    f"cannot grow PersistentVolumeClaim {claim} from {current} to {size}: "
+                    f"{exc.message}"
+                )
+                logger.warning("%s", message)
+                ctx.notices.setdefault((p.namespace, p.name), []).append(
+                    status_mod.Transition(
+                        warning=True, reason="VolumeExpansionRefused", message=message
+                    )
+                )
+    if not refused:
+        ctx.volumes_grown.add(done_key)
+
+
 async def _get_secret(ctx: Context, p: spec.Platform, name: str) -> Manifest | None:
     body = await k8s.get(
         ctx.client, api_version="v1", kind="Secret", namespace=p.namespace, name=name
@@ -490,6 +560,9 @@ async def apply_children(
         inference_mode=inference_mode,
         images=decision.images,
         hpa_owns_replicas=_hpa_acted(p, observed),
+        database_claim=postgres.claim_template_storage(
+            observed.body("StatefulSet", naming.database_name(p))
+        ),
     )
     wanted: set[tuple[str, str]] = set()
     network_first = sorted(groups, key=lambda g: g.step != plan.Step.NETWORK)
@@ -657,7 +730,8 @@ async def write_status(
             facts=facts,
         )
     await _patch_status(ctx, p, current, desired, complete=not (paused or decision is None))
-    return Outcome(phase=str(desired["phase"]), events=status_mod.transitions(current, desired))
+    events = status_mod.transitions(current, desired) + ctx.notices.pop((p.namespace, p.name), [])
+    return Outcome(phase=str(desired["phase"]), events=events)
 
 
 async def _write_pending(

@@ -61,6 +61,7 @@ def desired_children(
     inference_mode: InferenceMode,
     images: spec.ResolvedImages | None = None,
     hpa_owns_replicas: bool = False,
+    database_claim: str | None = None,
 ) -> list[Group]:
     """Every child the platform should have right now, grouped by `Step` in apply order.
 
@@ -76,13 +77,15 @@ def desired_children(
             until the migrations of the spec's release succeeded); None resolves them from
             `spec.images` for `version`.
         hpa_owns_replicas: The API's HPA exists and has acted: stop setting its replicas.
+        database_claim: The storage in the existing PostgreSQL StatefulSet's claim template
+            (immutable); None for a new one.
 
     Returns:
         One `Group` per `Step`, in `Step` order; a group may be empty.
     """
     groups = {
         Step.CONFIG: _config(p, secrets),
-        Step.DATABASE: _database(p),
+        Step.DATABASE: _database(p, claim=database_claim),
         Step.CACHE: _cache(p),
         Step.MIGRATIONS: _migrations(p) if migrate else [],
         Step.APP: _app(
@@ -121,7 +124,7 @@ def _config(p: spec.Platform, secrets: secrets_mod.GeneratedSecrets) -> list[Man
     return children
 
 
-def _database(p: spec.Platform) -> list[Manifest]:
+def _database(p: spec.Platform, *, claim: str | None) -> list[Manifest]:
     if p.spec.database.mode == "cnpg":
         return cnpg.children(p)
     if p.spec.database.mode != "managed":
@@ -129,7 +132,7 @@ def _database(p: spec.Platform) -> list[Manifest]:
     return [
         postgres.database_init_config(p),
         postgres.database_service(p),
-        postgres.database_statefulset(p),
+        postgres.database_statefulset(p, claim_storage=claim),
     ]
 
 
