@@ -121,13 +121,34 @@ chart-lint: install ## helm lint every chart scenario (Helm 3.18 from PyPI if no
 	for f in charts/journal-operator/ci/*-values.yaml; do $(RUN) python -m tests.support.helm lint --strict charts/journal-operator -f $$f; done
 	for f in charts/journal-platform/ci/*-values.yaml; do $(RUN) python -m tests.support.helm lint --strict charts/journal-platform -f $$f; done
 
+KIND         ?= kind
+KIND_CLUSTER ?= journal
+KUBECTL      ?= kubectl
+HELM         ?= $(or $(shell command -v helm 2>/dev/null),$(RUN) python -m tests.support.helm)
+KIND_NS      ?= journal
+
 .PHONY: kind-up
-kind-up: ## Create a kind cluster from kind-config.yaml (needs Docker; not used by CI)
-	kind create cluster --config kind-config.yaml
+kind-up: install ## With Docker: a kind cluster, the three images built and loaded, both charts installed, a sample platform Ready; prints the API URL and a curl
+	$(KIND) get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)' \
+	  || $(KIND) create cluster --name $(KIND_CLUSTER) --config kind-config.yaml
+	$(MAKE) --no-print-directory images REGISTRY=$(REGISTRY) TAG=$(TAG)
+	for c in $(IMAGES); do $(KIND) load docker-image --name $(KIND_CLUSTER) $(REGISTRY)/journal-$$c:$(TAG); done
+	$(HELM) upgrade --install journal-operator charts/journal-operator --kube-context kind-$(KIND_CLUSTER) \
+	  --namespace journal-system --create-namespace --take-ownership \
+	  --set image.registry=$(REGISTRY) --set image.tag=$(TAG) --wait --timeout 5m
+	$(HELM) upgrade --install journal charts/journal-platform --kube-context kind-$(KIND_CLUSTER) \
+	  --namespace $(KIND_NS) --create-namespace -f hack/kind/platform-values.yaml \
+	  --set images.registry=$(REGISTRY) --set version=$(TAG)
+	$(KUBECTL) --context kind-$(KIND_CLUSTER) -n $(KIND_NS) wait jp/journal --for=condition=Ready --timeout=15m
+	$(KUBECTL) --context kind-$(KIND_CLUSTER) -n $(KIND_NS) get jp
+	@echo
+	@echo "API (in the cluster): $$($(KUBECTL) --context kind-$(KIND_CLUSTER) -n $(KIND_NS) get jp journal -o jsonpath='{.status.url}')"
+	@echo "From here:  $(KUBECTL) --context kind-$(KIND_CLUSTER) -n $(KIND_NS) port-forward svc/journal-api 8000:80 &"
+	@echo "            curl -s http://127.0.0.1:8000/healthz"
 
 .PHONY: kind-down
-kind-down: ## Delete the kind cluster
-	kind delete cluster --name journal
+kind-down: ## Delete the kind cluster made by `make kind-up`
+	$(KIND) delete cluster --name $(KIND_CLUSTER)
 
 .PHONY: clean
 clean: ## Remove local state (.local/) and caches inside the work tree
