@@ -29,3 +29,7 @@ class User(base.Base):
     # Access tokens issued before this instant are refused (logout-all, password change).
     # Set with the database clock, like the tokens' `iat` it is compared with.
     tokens_valid_after: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    # Unused since migration 0006 (`login_failures` counts failures for every email); kept
+    # while the previous release still maps them, dropped by a later contracting migration.
+    failed_login_count: Mapped[int] = mapped_column(server_default="0")
+    locked_until: Mapped[dt.datetime | None]

@@ -1,12 +1,16 @@
 """Failed logins counted per email, alike for accounts and unknown emails; refresh
 retries recognised by client.
 
-`login_failures` replaces `users.failed_login_count` and `users.locked_until`: one row per
-keyed hash of an email (never the email), whether or not an account has it, so a lock,
+`login_failures` takes over from `users.failed_login_count` and `users.locked_until`: one
+row per keyed hash of an email (never the email), whether or not an account has it, so a lock,
 its `Retry-After` and the decay of the count are the same for a real account and an
 unknown email, with Redis up, down or disabled. `refresh_tokens.used_by` is a keyed hash
 of the client (address and user agent) that used a token, so a retry of the same refresh
 by the same client is told apart from a replay by anyone else.
+
+Expand only (the compatibility line stays): the two `users` columns are no longer written
+or read but stay, since the previous release still maps them; a later contracting
+migration drops them.
 
 Revision ID: 0006_login_failures
 Revises: 0005_emotion_days
@@ -39,16 +43,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_login_failures_last_failure_at", "login_failures", ["last_failure_at"])
     op.add_column("refresh_tokens", sa.Column("used_by", sa.String(64), nullable=True))
-    op.drop_column("users", "failed_login_count")
-    op.drop_column("users", "locked_until")
 
 
 def downgrade() -> None:
-    op.add_column("users", sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
-    op.add_column(
-        "users",
-        sa.Column("failed_login_count", sa.Integer(), server_default="0", nullable=False),
-    )
     op.drop_column("refresh_tokens", "used_by")
     op.drop_index("ix_login_failures_last_failure_at", table_name="login_failures")
     op.drop_table("login_failures")
