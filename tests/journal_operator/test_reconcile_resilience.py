@@ -43,6 +43,14 @@ def test_killed_mid_reconcile_converges_without_duplicates(
         description="first migrations Job",
     )
     restart_operator.kill()
+    # Proof that the kill landed mid-reconcile: work was started (the Job) and work was left
+    # (a platform without its API, which only follows the migrations).
+    unfinished = [
+        n
+        for n in names
+        if k8s_cluster.get_or_none("deployment", f"{n}-api", namespace=k8s_namespace) is None
+    ]
+    assert unfinished, "the operator had finished every platform before it was killed"
     jwt_before = {
         s["metadata"]["name"]: s["metadata"]["uid"]
         for s in k8s_cluster.items("secret", namespace=k8s_namespace)

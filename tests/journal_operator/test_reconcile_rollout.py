@@ -2,7 +2,9 @@
 
 Aspects under test:
 - a version bump runs the new version's migrations Job to completion before the API and
-  worker roll, and the API never drops below its desired available replicas meanwhile;
+  worker roll, and the API's Service never has fewer ready endpoints than its replicas
+  meanwhile (observed as clients see it, through EndpointSlices), with 1 and 2 replicas;
+- a new API image of the same version is not served before its own migrations succeeded;
 - a failing migrations Job leaves the old version serving, says Degraded with the Job's
   reason, and is not retried in a loop (one Job, never recreated, no further applies);
 - a rollout that stops progressing shows Progressing=False/ProgressDeadlineExceeded;
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support import platforms
-from tests.support.cluster import LocalCluster, condition, condition_is
+from tests.support.cluster import LocalCluster, condition, condition_is, wait_until
 from tests.support.operator_process import OperatorProcess
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -38,32 +40,63 @@ def _jobs(cluster: LocalCluster, namespace: str, name: str) -> list[dict[str, An
     )
 
 
+def _ready_endpoints(cluster: LocalCluster, namespace: str, service: str) -> int:
+    # What clients see: ready endpoints behind the API's Service (EndpointSlices, kept by the
+    # real endpoint-slice controller from pod readiness), not the Deployment's counters.
+    slices = cluster.items(
+        "endpointslice", namespace=namespace, selector=f"kubernetes.io/service-name={service}"
+    )
+    return sum(
+        1
+        for s in slices
+        for e in s.get("endpoints") or []
+        if (e.get("conditions") or {}).get("ready") is True
+    )
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
 def test_version_bump_migrates_first_then_rolls_without_losing_availability(
-    k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
+    k8s_cluster: LocalCluster,
+    k8s_namespace: str,
+    journal_operator: OperatorProcess,
+    replicas: int,
 ) -> None:
-    k8s_cluster.apply(platforms.platform("bump", k8s_namespace, api={"replicas": 2}))
-    platforms.wait_ready(k8s_cluster, k8s_namespace, "bump")
+    name = f"bump-{replicas}"
+    k8s_cluster.apply(platforms.platform(name, k8s_namespace, api={"replicas": replicas}))
+    platforms.wait_ready(k8s_cluster, k8s_namespace, name)
+    wait_until(
+        lambda: _ready_endpoints(k8s_cluster, k8s_namespace, f"{name}-api") >= replicas,
+        timeout=60,
+        description="the API Service has its endpoints",
+    )
 
-    platforms.patch_spec(k8s_cluster, k8s_namespace, "bump", {"version": "1.1.0"})
+    platforms.patch_spec(k8s_cluster, k8s_namespace, name, {"version": "1.1.0"})
 
-    lowest_available = 2
+    lowest_endpoints = replicas
+    samples = 0
     deadline = time.monotonic() + ROLL_TIMEOUT
     while True:
-        api = k8s_cluster.get("deployment", "bump-api", namespace=k8s_namespace)
-        lowest_available = min(lowest_available, api["status"].get("availableReplicas") or 0)
+        lowest_endpoints = min(
+            lowest_endpoints, _ready_endpoints(k8s_cluster, k8s_namespace, f"{name}-api")
+        )
+        samples += 1
+        api = k8s_cluster.get("deployment", f"{name}-api", namespace=k8s_namespace)
         if _image(api).endswith(":1.1.0"):
             # The new image may only appear once the new schema is in place.
-            job = k8s_cluster.get("job", "bump-migrate-1-1-0", namespace=k8s_namespace)
+            job = k8s_cluster.get("job", f"{name}-migrate-1-1-0", namespace=k8s_namespace)
             assert condition_is(job, "Complete"), "API rolled before its migration completed"
-        jp = k8s_cluster.get("journalplatform", "bump", namespace=k8s_namespace)
+        jp = k8s_cluster.get("journalplatform", name, namespace=k8s_namespace)
         if jp.get("status", {}).get("version", {}).get("running") == "1.1.0" and platforms.is_ready(
             jp
         ):
             break
         assert time.monotonic() < deadline, f"roll did not finish: {jp.get('status')}"
-        time.sleep(0.3)
+        time.sleep(0.2)
 
-    assert lowest_available >= 2, "the API dropped below its desired available replicas"
+    assert samples >= 2
+    assert lowest_endpoints >= replicas, (
+        f"the API Service dropped to {lowest_endpoints} ready endpoints during the roll"
+    )
     version = jp["status"]["version"]
     assert {k: version[k] for k in ("running", "desired", "migrated")} == {
         "running": "1.1.0",
@@ -74,7 +107,7 @@ def test_version_bump_migrates_first_then_rolls_without_losing_availability(
         "worker": f"{REGISTRY}/journal-api:1.1.0"
     }
     assert version["migratedImage"] == f"{REGISTRY}/journal-api:1.1.0"
-    worker = k8s_cluster.get("deployment", "bump-worker", namespace=k8s_namespace)
+    worker = k8s_cluster.get("deployment", f"{name}-worker", namespace=k8s_namespace)
     assert _image(worker) == f"{REGISTRY}/journal-api:1.1.0"
 
 
