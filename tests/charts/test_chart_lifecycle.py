@@ -285,6 +285,15 @@ def _migration_succeeded(cluster: LocalCluster, namespace: str, version: str) ->
     )
 
 
+def _record_phase(cluster: LocalCluster, namespace: str, seen: list[str]) -> None:
+    jp = cluster.get_or_none("journalplatform", "journal", namespace=namespace) or {}
+    conditions = {c["type"]: c for c in (jp.get("status") or {}).get("conditions", [])}
+    migrated = conditions.get("Migrated", {})
+    step = f"{(jp.get('status') or {}).get('phase')} (Migrated: {migrated.get('reason')})"
+    if not seen or seen[-1] != step:
+        seen.append(step)
+
+
 def test_install_reconcile_upgrade_uninstall(release: Release, tmp_path: Path) -> None:
     cluster, helm = release.cluster, release.helm
     helm.run(*release.helm_args("install", release.name, str(chart.CHART), "--namespace",
@@ -301,6 +310,17 @@ def test_install_reconcile_upgrade_uninstall(release: Release, tmp_path: Path) -
         assert ready["spec"]["images"]["registry"] == "ghcr.io/journal-platform"
         assert _api_version(cluster, release.app_ns) == "1.0.0"
         print(_kubectl(cluster, "get", "jp", "--namespace", release.app_ns))  # README output
+
+        # Scaling through the scale subresource (`kubectl scale jp`), as the README shows.
+        _kubectl(cluster, "scale", "jp", "journal", "--namespace", release.app_ns,
+                 "--replicas=2")  # fmt: skip
+        cluster.wait_for(
+            "journalplatform", "journal",
+            lambda jp: (jp.get("status") or {}).get("components", {}).get("api", {})
+            .get("summary") == "2/2" and platforms.is_ready(jp),
+            namespace=release.app_ns, timeout=platforms.READY_TIMEOUT,
+        )  # fmt: skip
+        print(_kubectl(cluster, "get", "jp", "--namespace", release.app_ns))
 
         # helm upgrade of the operator chart rolls its Deployment; the new operator (same
         # ServiceAccount, the new chart's env) takes over.
@@ -322,9 +342,14 @@ def test_install_reconcile_upgrade_uninstall(release: Release, tmp_path: Path) -
                                     "--namespace", release.app_ns,
                                     "-f", str(_platform_values(tmp_path, "1.1.0"))))  # fmt: skip
         deadline = time.monotonic() + platforms.READY_TIMEOUT
+        seen: list[str] = []
         while _api_version(cluster, release.app_ns) != "1.1.0":
             assert time.monotonic() < deadline, "the API never rolled to 1.1.0"
+            _record_phase(cluster, release.app_ns, seen)
             time.sleep(0.2)
+        _record_phase(cluster, release.app_ns, seen)
+        print("upgrade:", " -> ".join(seen))
+        assert any("Migrating" in step for step in seen), seen
         assert _migration_succeeded(cluster, release.app_ns, "1.1.0"), (
             "the API ran 1.1.0 before the 1.1.0 migrations succeeded"
         )
