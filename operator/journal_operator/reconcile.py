@@ -63,6 +63,10 @@ class InvalidPlatformError(Exception):
     """The spec cannot be reconciled as written (the API server should have refused it)."""
 
 
+class SecretConflictError(Exception):
+    """A generated Secret cannot be used or created safely; the message says what to do."""
+
+
 class NotYetError(Exception):
     """A prerequisite is missing; retry after ``delay`` seconds."""
 
@@ -171,7 +175,11 @@ async def _run(
         # Prerequisites before any write: half a platform is worse than none.
         inference_mode = await wait_for_prerequisites(ctx, p, owner=owner, current=current)
         kserve_missing = inference_mode == "kserve" and not await _kserve_installed(ctx)
-        generated = await ensure_secrets(ctx, p, observed)
+        try:
+            generated = await ensure_secrets(ctx, p, observed)
+        except SecretConflictError as exc:
+            await _write_pending(ctx, p, current, str(exc))
+            raise NotYetError(str(exc), delay=60) from exc
         await grow_database_volumes(ctx, p, observed, logger=logger)
         decision = decide_versions(p, observed, current)
         failures = await apply_children(
@@ -366,6 +374,8 @@ async def ensure_secrets(
         cache_data=(cache_body or {}).get("data") if cache_body else None,
         need_cache=needs_cache,
     )
+    if needs_db and db_body is None and p.spec.database.mode == "managed":
+        await _refuse_if_volume_remains(ctx, p, db_name)
     created = []
     if needs_db and db_body is None:
         created.append(await k8s.create(ctx.client, secret_builders.database_secret(p, values)))
@@ -447,10 +457,28 @@ async def grow_database_volumes(
         ctx.volumes_grown.add(done_key)
 
 
+async def _refuse_if_volume_remains(ctx: Context, p: spec.Platform, secret: str) -> None:
+    # The database Secret is missing: fine for a new platform, fatal to generate anew when
+    # PostgreSQL's volume (and the password it was initialised with) is still there.
+    claims = await k8s.list_objects(
+        ctx.client,
+        api_version="v1",
+        kind="PersistentVolumeClaim",
+        namespace=p.namespace,
+        label_selector=naming.selector_string(p, naming.Component.DATABASE),
+    )
+    names = sorted(str(c["metadata"]["name"]) for c in claims)
+    if names:
+        raise SecretConflictError(secret_builders.lost_secret(p, secret, names))
+
+
 async def _get_secret(ctx: Context, p: spec.Platform, name: str) -> Manifest | None:
     body = await k8s.get(
         ctx.client, api_version="v1", kind="Secret", namespace=p.namespace, name=name
     )
+    conflict = secret_builders.foreign_secret(p, body) if body is not None else None
+    if conflict is not None:
+        raise SecretConflictError(conflict)
     retain = p.spec.deletion_policy == "Retain"
     labels = ((body or {}).get("metadata") or {}).get("labels") or {}
     if body is not None and (_owned_by(body, p) == retain or finalizing.RETAINED_LABEL in labels):

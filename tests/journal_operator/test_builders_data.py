@@ -186,3 +186,25 @@ def test_generated_secrets_round_trip_through_secrets() -> None:
 def test_generated_secrets_never_print() -> None:
     assert factories.SECRETS.jwt_key not in repr(factories.SECRETS)
     assert factories.SECRETS.jwt_key not in str(factories.SECRETS)
+
+
+def test_a_secret_the_operator_did_not_create_is_a_conflict() -> None:
+    p = factories.platform()
+    ours = secrets.jwt_secret(p, factories.SECRETS)
+    assert secrets.foreign_secret(p, ours) is None
+    foreign = {"metadata": {"name": "demo-jwt", "labels": {"team": "x"}}}
+    message = secrets.foreign_secret(p, foreign)
+    assert message is not None
+    assert "demo-jwt" in message
+    assert "never takes over" in message
+    other_platform = secrets.jwt_secret(factories.platform(name="other"), factories.SECRETS)
+    assert secrets.foreign_secret(p, other_platform) is not None
+
+
+def test_a_lost_database_secret_is_reported_with_how_to_recover() -> None:
+    p = factories.platform()
+    message = secrets.lost_secret(p, "demo-database", ["data-demo-postgres-0"])
+    assert "data-demo-postgres-0" in message
+    assert "kubectl delete pvc" in message
+    assert "kubectl apply" in message
+    assert factories.SECRETS.database_password not in message

@@ -10,6 +10,7 @@ import base64
 import dataclasses
 import urllib.parse
 from collections.abc import Mapping
+from typing import Any
 
 from journal_operator import hashing, naming, spec
 from journal_operator.manifests import Manifest
@@ -121,6 +122,43 @@ def jwt_secret(p: spec.Platform, secrets: GeneratedSecrets) -> Manifest:
         data[JWT_PREVIOUS_KEY] = secrets.jwt_previous_key
         data[JWT_PREVIOUS_KID_KEY] = secrets.jwt_previous_kid
     return _secret(p, naming.jwt_secret_name(p), naming.Component.API, data)
+
+
+def foreign_secret(p: spec.Platform, body: Mapping[str, Any]) -> str | None:
+    """Why an existing Secret of a generated name is not ours to use, or None when it is.
+
+    Ours: labelled managed-by this operator and instance this platform (a Secret the
+    operator created, kept or retained). Anything else was made by someone else and is never
+    adopted, read into the pods or patched: the platform reports the conflict instead.
+    """
+    meta = body.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    name = meta.get("name", "?")
+    if (
+        labels.get(naming.LABEL_MANAGED_BY) == naming.MANAGER
+        and labels.get(naming.LABEL_INSTANCE) == p.name
+    ):
+        return None
+    return (
+        f"Secret {name} already exists and was not created by the journal operator for "
+        f"this platform (labels {naming.LABEL_MANAGED_BY}={naming.MANAGER} and "
+        f"{naming.LABEL_INSTANCE}={p.name} are missing); the operator never takes over a "
+        f"Secret it did not create. Rename or delete it (`kubectl delete secret {name} "
+        f"-n {p.namespace}`), or give the platform another name"
+    )
+
+
+def lost_secret(p: spec.Platform, secret: str, claims: list[str]) -> str:
+    """The report for a database Secret that is gone while the database's volume remains."""
+    volumes = ", ".join(claims)
+    return (
+        f"Secret {secret} with the database password is gone, but the database volume "
+        f"({volumes}) still exists: a new password would never be accepted by the data on "
+        f"it, so none is generated. Restore the Secret from your backup "
+        f"(`kubectl apply -n {p.namespace} -f {secret}.yaml`, keys username, password, "
+        f"database, uri), or start over with an empty database by deleting the volume "
+        f"(`kubectl delete pvc -n {p.namespace} {' '.join(claims)}`: its data is lost)"
+    )
 
 
 def read_generated(
