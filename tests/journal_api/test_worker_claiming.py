@@ -191,8 +191,26 @@ async def test_token_purge_deletes_only_long_dead_tokens_and_reschedules_itself(
             ),
             {"u": user_id, **{f"h{n}": uuid.uuid4().hex for n in range(1, 5)}},
         )
+        # Failed-login counts: decayed (purged), recent, and an old one still locked.
+        await session.execute(
+            text(
+                "INSERT INTO login_failures (subject, failures, last_failure_at, locked_until) "
+                "VALUES (:s1, 2, now() - interval '2 days', NULL), (:s2, 2, now(), NULL), "
+                "(:s3, 5, now() - interval '2 days', now() + interval '1 hour')"
+            ),
+            {f"s{n}": f"{user_id.hex}-{n}" for n in range(1, 4)},
+        )
         await session.commit()
     await drain(make_worker(outbox_settings, sessionmaker, jobs_service.HANDLERS))
+    async with sessionmaker() as session:
+        failures_left = await session.scalar(
+            text(
+                "SELECT string_agg(subject, ',' ORDER BY subject) FROM login_failures "
+                "WHERE subject LIKE :p"
+            ),
+            {"p": f"{user_id.hex}-%"},
+        )
+    assert failures_left == f"{user_id.hex}-2,{user_id.hex}-3"
 
     async with sessionmaker() as session:
         left = await session.scalar(

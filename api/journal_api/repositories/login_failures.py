@@ -51,7 +51,8 @@ _CLEAR = text(
 )
 
 _PURGE = text(
-    "DELETE FROM login_failures WHERE last_failure_at < clock_timestamp() - :older_than "
+    "DELETE FROM login_failures "
+    "WHERE last_failure_at < clock_timestamp() - make_interval(secs => :older_than) "
     "AND (locked_until IS NULL OR locked_until < clock_timestamp())"
 )
 
@@ -89,5 +90,5 @@ async def clear(session: AsyncSession, *, subject: str) -> None:
 
 async def purge(session: AsyncSession, *, older_than: dt.timedelta) -> int:
     """Delete rows whose last failure is older than ``older_than`` and not locked."""
-    result = await session.execute(_PURGE, {"older_than": older_than})
+    result = await session.execute(_PURGE, {"older_than": older_than.total_seconds()})
     return int(result.rowcount)  # type: ignore[attr-defined]

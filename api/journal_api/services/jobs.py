@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from journal_api import settings as settings_module
 from journal_api.models import job as job_model
 from journal_api.repositories import jobs as jobs_repo
+from journal_api.repositories import login_failures as login_failures_repo
 from journal_api.repositories import search as search_repo
 from journal_api.repositories import tokens as tokens_repo
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,11 +50,17 @@ async def refresh_search_terms(
 async def purge_expired_tokens(
     session: AsyncSession, job: jobs_repo.ClaimedJob, settings: settings_module.Settings
 ) -> None:
-    """Delete refresh tokens expired or revoked more than `token_purge_after_days` ago."""
+    """Delete refresh tokens expired or revoked more than `token_purge_after_days` ago,
+    and failed-login counts that have decayed (`login_lockout_seconds` quiet, unlocked)."""
     removed = await tokens_repo.purge_expired(
         session, older_than=dt.timedelta(days=settings.token_purge_after_days)
     )
     logger.info("expired refresh tokens purged", extra={"removed": removed})
+    # Unknown emails leave rows too: without this an attacker could grow the table.
+    decayed = await login_failures_repo.purge(
+        session, older_than=dt.timedelta(seconds=settings.login_lockout_seconds)
+    )
+    logger.info("decayed login failure counts purged", extra={"removed": decayed})
 
 
 HANDLERS: dict[str, Handler] = {
