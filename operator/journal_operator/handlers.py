@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -30,6 +31,8 @@ from journal_operator.k8s import client as k8s_client
 
 GROUP, VERSION, PLURAL = naming.GROUP, naming.VERSION, naming.PLURAL
 MANAGED = {naming.LABEL_MANAGED_BY: naming.MANAGER}
+# A resync whose inputs did not change is skipped, but never for longer than this.
+FULL_RESYNC_SECONDS = 300.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +148,9 @@ async def keep_reconciled(
     key = (str(namespace), name)
     bell = doorbells.get(key)
     failures = 0
+    # The inputs of the last pass that completed, and when a resync last ran in full.
+    last_inputs: tuple[Any, ...] | None = None
+    last_full = time.monotonic()
     try:
         while True:
             delay = ours.resync_seconds if not failures else min(300.0, 2.0**failures)
@@ -158,15 +164,31 @@ async def keep_reconciled(
             except TimeoutError:
                 pass
             bell.clear()
+            inputs = _pass_inputs(body, kwargs, key)
+            if (
+                trigger == "resync"
+                and inputs == last_inputs
+                and time.monotonic() - last_full < FULL_RESYNC_SECONDS
+            ):
+                # Nothing the pass reads has changed since the last one (same owner and child
+                # resourceVersions): it would decide and write nothing. Skipped, except every
+                # FULL_RESYNC_SECONDS for what no watch reports (a CRD installed later).
+                metrics.RECONCILES.labels(trigger="resync", result="unchanged").inc()
+                continue
+            if trigger == "resync":
+                last_full = time.monotonic()
             try:
                 await _reconcile(
                     body, memo=memo, logger=logger, trigger=trigger, indices=kwargs, retry=0
                 )
+                last_inputs = inputs
                 failures = 0
             except (kopf.TemporaryError, kopf.PermanentError) as exc:
+                last_inputs = None
                 failures += 1
                 logger.warning("reconcile did not complete: %s", exc)
             except Exception:
+                last_inputs = None
                 failures += 1
                 logger.exception("reconcile failed; retrying with backoff")
     finally:
@@ -181,6 +203,27 @@ async def finalize_platform(
     ctx = _context(memo)
     await finalizing.finalize(ctx.client, owner=body, logger=logger)
     ctx.forget(str(body.metadata.namespace), str(body.metadata.name))
+
+
+def _pass_inputs(
+    body: kopf.Body, indices: Mapping[str, Any], key: tuple[str, str]
+) -> tuple[Any, ...]:
+    """What a pass reads, by version: the owner's and every child's resourceVersion."""
+    children, secrets = _owner_slice(indices, key)
+    return (
+        body.metadata.get("resourceVersion"),
+        tuple(
+            sorted(
+                (
+                    str(c.get("kind")),
+                    str((c.get("metadata") or {}).get("name")),
+                    str((c.get("metadata") or {}).get("resourceVersion")),
+                )
+                for c in children
+            )
+        ),
+        tuple(sorted(secrets.items())),
+    )
 
 
 def _context(memo: kopf.Memo) -> reconcile.Context:
