@@ -140,6 +140,10 @@ async def test_delete_needs_the_current_password(
     user = await make_user()
     missing = await client.delete(ME, headers=user.headers)
     assert missing.status_code == 422
+    empty = await client.request("DELETE", ME, headers=user.headers, json={})
+    assert empty.status_code == 422
+    assert empty.headers["content-type"] == "application/problem+json"
+    assert [error["field"] for error in empty.json()["errors"]] == ["current_password"]
     wrong = await delete_me(client, user, "not it at all 1")
     assert wrong.status_code == 403
     assert wrong.json()["detail"] == "current_password is incorrect"

@@ -136,8 +136,9 @@ async def check_current_password(
     """The current-password check of a signed-in user (password change, deletion).
 
     Counts against the same lock as logins (a stolen access token cannot guess the
-    password faster than a login could), ends the caller's transaction before hashing,
-    and leaves a new one open on success (the failures forgotten in it).
+    password faster than a login could), and ends the caller's transaction before hashing
+    and again after a success (the failures forgotten), so the caller may then hash a new
+    password holding no connection and no row lock.
 
     Raises:
         errors.Forbidden: a wrong password (audited as `password_check_failed`).
@@ -148,6 +149,7 @@ async def check_current_password(
     await session.commit()  # no connection held while hashing
     if await slots.verify(password, stored_hash):
         await succeeded(session, subject=key)
+        await session.commit()
         return
     failures = await failed(
         session,
