@@ -82,7 +82,8 @@ class Context:
     client: k8s_client.Client
     settings: settings_mod.OperatorSettings
     applier: applying.Applier
-    # (namespace, name, db resourceVersion, jwt resourceVersion) -> values read back.
+    # (namespace, name, Secrets' resourceVersions...) -> digest of the values read back
+    # (GeneratedSecrets.without_values: no value is kept between passes).
     generated: dict[tuple[str, ...], secret_builders.GeneratedSecrets] = dataclasses.field(
         default_factory=dict
     )
@@ -391,7 +392,9 @@ async def ensure_secrets(
         and (db_body is not None or not needs_db)
         and (cache_body is not None or not needs_cache)
     ):
-        ctx.generated[key] = values
+        # Only the digest stays in memory between passes (what the next pass needs: the pods'
+        # config hash); the values go with this pass.
+        ctx.generated[key] = values.without_values()
     return values
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from journal_operator import naming
-from journal_operator.builders import postgres, redis, secrets
+from journal_operator.builders import config, postgres, redis, secrets
 
 from tests.journal_operator import factories
 
@@ -208,3 +208,14 @@ def test_a_lost_database_secret_is_reported_with_how_to_recover() -> None:
     assert "kubectl delete pvc" in message
     assert "kubectl apply" in message
     assert factories.SECRETS.database_password not in message
+
+
+def test_what_is_kept_between_passes_is_the_digest_not_the_values() -> None:
+    kept = factories.SECRETS.without_values()
+    assert kept.digest() == factories.SECRETS.digest()
+    held = (kept.database_password, kept.jwt_key, kept.cache_password, kept.jwt_previous_key)
+    assert not any(held)
+    p = factories.platform()
+    # The pods' config hash (all a later pass needs) is the same from the digest alone.
+    assert config.config_hash(p, kept) == config.config_hash(p, factories.SECRETS)
+    assert "redacted" in repr(factories.SECRETS)

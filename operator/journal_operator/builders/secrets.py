@@ -43,6 +43,7 @@ class GeneratedSecrets:
         jwt_previous_key: The key before the last rotation, still accepted; or None.
         jwt_previous_kid: Key id of `jwt_previous_key`; set exactly when it is.
         cache_password: Password of the managed Redis ("" without one).
+        known_digest: Set instead of the values by `without_values`.
     """
 
     database_password: str
@@ -51,13 +52,23 @@ class GeneratedSecrets:
     jwt_previous_key: str | None = None
     jwt_previous_kid: str | None = None
     cache_password: str = ""
+    known_digest: str | None = None
 
     def __repr__(self) -> str:
         return "GeneratedSecrets(<redacted>)"
 
     def digest(self) -> str:
         """A short digest of every value: changes exactly when a value changes."""
-        return hashing.digest(dataclasses.astuple(self))
+        if self.known_digest is not None:
+            return self.known_digest
+        return hashing.digest(dataclasses.astuple(self)[:-1])
+
+    def without_values(self) -> GeneratedSecrets:
+        """Only the digest, for keeping between passes: values never outlive the pass that
+        read them (the pods read them from the Secrets; a pass needs only the digest)."""
+        return GeneratedSecrets(
+            database_password="", jwt_key="", jwt_kid="", known_digest=self.digest()
+        )
 
 
 def database_uri(p: spec.Platform, password: str) -> str:
