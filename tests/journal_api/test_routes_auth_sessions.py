@@ -145,6 +145,20 @@ async def test_a_retry_by_the_same_client_within_the_grace_window_gets_a_pair(
         assert refreshed.status_code == 200
 
 
+async def test_two_simultaneous_refreshes_by_one_client_both_get_a_pair(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    # Two tabs refreshing at once: the second waits for the first's row lock, then finds
+    # the token used moments ago by the same client.
+    user = await make_user()
+    answers = await asyncio.gather(
+        *(client.post(REFRESH, json={"refresh_token": user.refresh_token}) for _ in range(2))
+    )
+    assert [a.status_code for a in answers] == [200, 200]
+    for pair in (a.json() for a in answers):
+        assert (await client.get(ME, headers=bearer(pair["access_token"]))).status_code == 200
+
+
 async def test_the_same_replay_after_the_grace_window_revokes_the_session(
     make_user: MakeUser, api_settings: settings_module.Settings
 ) -> None:
