@@ -158,20 +158,23 @@ def inference_metrics(inference_server: InferenceServer) -> str:
 
 
 @pytest.fixture(scope="module")
-def operator_metrics(k8s_cluster: LocalCluster, journal_operator: OperatorProcess) -> str:
+def operator_metrics(k8s_cluster: LocalCluster, journal_operator: OperatorProcess) -> Iterator[str]:
     # A platform the operator reconciles, so that its condition series exist.
     namespace = f"mon-{uuid.uuid4().hex[:8]}"
     k8s_cluster.create_namespace(namespace)
-    k8s_cluster.apply(platforms.platform("observed", namespace))
-    url = f"http://127.0.0.1:{journal_operator.metrics_port}/metrics"
-    deadline = time.monotonic() + 120
-    text = scrape(url)
-    marker = f'namespace="{namespace}"'
-    while marker not in text and time.monotonic() < deadline:
-        time.sleep(1)
+    try:
+        k8s_cluster.apply(platforms.platform("observed", namespace))
+        url = f"http://127.0.0.1:{journal_operator.metrics_port}/metrics"
+        deadline = time.monotonic() + 120
         text = scrape(url)
-    assert marker in text, "the operator exported no condition of the platform it reconciled"
-    return text
+        marker = f'namespace="{namespace}"'
+        while marker not in text and time.monotonic() < deadline:
+            time.sleep(1)
+            text = scrape(url)
+        assert marker in text, "the operator exported no condition of the platform it reconciled"
+        yield text
+    finally:
+        k8s_cluster.delete("namespace", namespace)
 
 
 def _check(process: str, text: str) -> None:
