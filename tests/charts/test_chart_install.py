@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from journal_operator import permissions
 
 from tests.charts import chart
 from tests.support import helm as helm_support
@@ -240,6 +242,56 @@ def test_single_namespace_operator_is_refused_everything_else(
     ]
     granted = [check for check in forbidden if _can(single_namespace, check)]
     assert not granted
+
+
+# Rules every authenticated user has (self reviews), not the chart's.
+_DEFAULT_GROUPS = {"authorization.k8s.io", "authentication.k8s.io"}
+_CAN_I_LINE = re.compile(r"^(\S+)\s+\[(.*?)\]\s+\[(.*?)\]\s+\[(.*?)\]$")
+
+
+def _can_i_list(installed: Installed, namespace: str) -> dict[tuple[str, str], set[str]]:
+    """`kubectl auth can-i --list` as the operator's ServiceAccount: (group, resource) -> verbs."""
+    out = _kubectl(
+        installed.kubeconfig, "auth", "can-i", "--list", "--namespace", namespace,
+        f"--as=system:serviceaccount:{installed.namespace}:{installed.service_account}",
+    )  # fmt: skip
+    grants: dict[tuple[str, str], set[str]] = {}
+    for line in out.splitlines()[1:]:
+        match = _CAN_I_LINE.match(line.strip())
+        if match is None:
+            continue
+        resource, non_resource, names, verbs = match.groups()
+        if non_resource or names or ("." not in resource and resource.startswith("/")):
+            continue
+        # `plural.group`, or `plural.group/subresource` for a subresource.
+        resource, _, subresource = resource.partition("/")
+        plural, _, group = resource.partition(".")
+        if subresource:
+            plural = f"{plural}/{subresource}"
+        if group in _DEFAULT_GROUPS:
+            continue
+        grants.setdefault((group, plural), set()).update(verbs.split())
+    return grants
+
+
+def test_can_i_list_as_the_operator_is_exactly_what_its_code_calls(
+    single_namespace: Installed,
+) -> None:
+    """The real API server's answer equals journal_operator.permissions: nothing missing,
+    nothing more (a verb the code does not call would be a grant nobody reviewed)."""
+    expected = {
+        key: set(verbs)
+        for table in (permissions.NAMESPACED, permissions.CLUSTER, permissions.NAMESPACE_SCANNING)
+        for key, verbs in table.items()
+    }
+    assert _can_i_list(single_namespace, single_namespace.watched) == expected
+    # Outside the watched namespace only the cluster-scoped reads remain.
+    outside = {
+        key: set(verbs)
+        for table in (permissions.CLUSTER, permissions.NAMESPACE_SCANNING)
+        for key, verbs in table.items()
+    }
+    assert _can_i_list(single_namespace, single_namespace.unwatched) == outside
 
 
 def test_cluster_wide_operator_works_in_any_namespace_but_no_further(
