@@ -52,7 +52,8 @@ NAMESPACED: Mapping[tuple[str, str], frozenset[str]] = {
     ("batch", "jobs"): frozenset({"list", "watch", "create"}),
     # Generated Secrets: read back and created once (reconcile.ensure_secrets), a user's
     # Secret read by name (wait_for_prerequisites), owner references patched on a
-    # deletionPolicy change, deleted under deletionPolicy Delete (finalizing); indexed by
+    # deletionPolicy change, the migrated version recorded on the JWT Secret
+    # (reconcile._record_migrated), deleted under deletionPolicy Delete (finalizing); indexed by
     # name and resourceVersion only (handlers._index_secret).
     ("", "secrets"): frozenset({"get", "list", "watch", "create", "patch", "delete"}),
     # The database's claims: listed to grow them or to refuse a new password over a kept

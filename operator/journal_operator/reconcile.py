@@ -90,6 +90,8 @@ class Context:
     # Bounds the passes in flight (API calls, CPU) however many platforms change at once.
     slots: asyncio.Semaphore = dataclasses.field(default_factory=lambda: asyncio.Semaphore(10))
     kserve_installed: bool | None = None
+    # (namespace, name) -> the migrated version recorded on the platform's JWT Secret.
+    migrated_records: dict[tuple[str, str], str | None] = dataclasses.field(default_factory=dict)
     kserve_checked_at: float = 0.0
     # (namespace, platform, size) whose database volume was grown / (ns, claim, size) refused.
     volumes_grown: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
@@ -182,7 +184,8 @@ async def _run(
             await _write_pending(ctx, p, current, str(exc))
             raise NotYetError(str(exc), delay=60) from exc
         await grow_database_volumes(ctx, p, observed, logger=logger)
-        decision = decide_versions(p, observed, current)
+        recorded = ctx.migrated_records.get((p.namespace, p.name))
+        decision = decide_versions(p, observed, current, recorded=recorded)
         failures = await apply_children(
             ctx,
             p,
@@ -206,6 +209,7 @@ async def _run(
                 failures=tuple(failures), pods=tuple(pods), kserve_missing=kserve_missing
             ),
         )
+        await _record_migrated(ctx, p, decision, recorded)
         if failures:
             # Reported in status; the pass is retried with backoff like any refused request.
             result["result"] = "error"
@@ -367,6 +371,9 @@ async def ensure_secrets(
         return ctx.generated[key]
     db_body = await _get_secret(ctx, p, db_name) if needs_db else None
     jwt_body = await _get_secret(ctx, p, jwt_name)
+    if jwt_body is not None:
+        annotations = (jwt_body.get("metadata") or {}).get("annotations") or {}
+        ctx.migrated_records[(p.namespace, p.name)] = annotations.get(MIGRATED_ANNOTATION)
     cache_body = await _get_secret(ctx, p, cache_name) if needs_cache else None
     values = secrets_gen.combine(
         database_data=(db_body or {}).get("data") if db_body else None,
@@ -460,6 +467,30 @@ async def grow_database_volumes(
         ctx.volumes_grown.add(done_key)
 
 
+# On the platform's JWT Secret (always generated, kept with the data under Retain): the
+# newest version whose migrations completed.
+MIGRATED_ANNOTATION = f"{naming.GROUP}/migrated-version"
+
+
+async def _record_migrated(
+    ctx: Context, p: spec.Platform, decision: rollout.Decision, recorded: str | None
+) -> None:
+    migrated = decision.migrated
+    if migrated is None or migrated == recorded:
+        return
+    if recorded is not None and not rollout.is_downgrade(recorded, migrated):
+        return  # never lower the record
+    await k8s.patch_merge(
+        ctx.client,
+        api_version="v1",
+        kind="Secret",
+        namespace=p.namespace,
+        name=naming.jwt_secret_name(p),
+        patch={"metadata": {"annotations": {MIGRATED_ANNOTATION: migrated}}},
+    )
+    ctx.migrated_records[(p.namespace, p.name)] = migrated
+
+
 async def _refuse_if_volume_remains(ctx: Context, p: spec.Platform, secret: str) -> None:
     # The database Secret is missing: fine for a new platform, fatal to generate anew when
     # PostgreSQL's volume (and the password it was initialised with) is still there.
@@ -510,10 +541,23 @@ def _owned_by(body: Mapping[str, Any], p: spec.Platform) -> bool:
 
 
 def decide_versions(
-    p: spec.Platform, observed: observe.Observed, current: Mapping[str, Any]
+    p: spec.Platform,
+    observed: observe.Observed,
+    current: Mapping[str, Any],
+    *,
+    recorded: str | None = None,
 ) -> rollout.Decision:
-    """Which release the API serves and whether migrations run (see ``rollout``)."""
-    versions = current.get("version") or {}
+    """Which release the API serves and whether migrations run (see ``rollout``).
+
+    ``recorded`` is the migrated version kept on the JWT Secret (``MIGRATED_ANNOTATION``):
+    it outlives the status, so a platform re-created over retained data still refuses a
+    downgrade below the schema.
+    """
+    versions = dict(current.get("version") or {})
+    if recorded is not None and (
+        versions.get("migrated") is None or rollout.is_downgrade(versions["migrated"], recorded)
+    ):
+        versions["migrated"] = recorded
     api = observed.workload("Deployment", naming.api_name(p))
     running = versions.get("running") or (api.version if api is not None else None)
     job_name = naming.migrations_job_name(p, p.spec.version)

@@ -8,7 +8,8 @@ Aspects under test:
 - a failing migrations Job leaves the old version serving, says Degraded with the Job's
   reason, and is not retried in a loop (one Job, never recreated, no further applies);
 - a rollout that stops progressing shows Progressing=False/ProgressDeadlineExceeded;
-- a version below the migrated schema is refused with a clear message.
+- a version below the migrated schema is refused with a clear message, also when the
+  platform was deleted (its Secrets retained) and re-created with the older version.
 """
 
 from __future__ import annotations
@@ -257,4 +258,29 @@ def test_downgrade_below_migrated_schema_is_refused(
         j
         for j in _jobs(k8s_cluster, k8s_namespace, "newer")
         if j["metadata"]["name"] == "newer-migrate-1-1-0"
+    ]
+
+
+def test_downgrade_refusal_survives_a_recreated_platform(
+    k8s_cluster: LocalCluster, k8s_namespace: str, journal_operator: OperatorProcess
+) -> None:
+    k8s_cluster.apply(platforms.platform("again", k8s_namespace, version="1.2.0"))
+    platforms.wait_ready(k8s_cluster, k8s_namespace, "again")
+    # deletionPolicy Retain (the default) keeps the Secrets, and with them the record.
+    k8s_cluster.kubectl("delete", "journalplatform", "again", "-n", k8s_namespace, "--wait=true")
+
+    k8s_cluster.apply(platforms.platform("again", k8s_namespace, version="1.1.0"))
+    jp = k8s_cluster.wait_for(
+        "journalplatform",
+        "again",
+        lambda o: (condition(o, "Degraded") or {}).get("reason") == "DowngradeRefused",
+        namespace=k8s_namespace,
+        timeout=120,
+        description="Degraded=True/DowngradeRefused on the re-created platform",
+    )
+    assert "1.2.0" in (condition(jp, "Degraded") or {})["message"]
+    assert not [
+        j
+        for j in _jobs(k8s_cluster, k8s_namespace, "again")
+        if j["metadata"]["name"] == "again-migrate-1-1-0"
     ]

@@ -223,3 +223,17 @@ def test_auto_inference_mode_is_decided_once() -> None:
         reconcile.choose_inference_mode(explicit, recorded="kserve", kserve_installed=True)
         == "deployment"
     )
+
+
+def test_the_recorded_migrated_version_refuses_a_downgrade_after_the_status_is_lost() -> None:
+    p = factories.platform({"version": "1.1.0"})
+    # A platform re-created over retained data: no status, the Secret's record says 1.2.0.
+    decision = reconcile.decide_versions(p, observe.observe([]), {}, recorded="1.2.0")
+    assert decision.problem is not None
+    assert decision.problem.reason == "DowngradeRefused"
+    assert not decision.migrate
+    # The record never lowers what the status says.
+    newer = reconcile.decide_versions(
+        p, observe.observe([]), {"version": {"migrated": "1.1.0"}}, recorded="1.0.0"
+    )
+    assert newer.migrated == "1.1.0"
