@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     # Serve the interactive docs (/docs, /redoc) and the OpenAPI document (/openapi.json).
     docs_enabled: bool = True
 
+    # Bounded work per user: exports per window (429 beyond), entries and text kept (403).
+    export_max_per_window: int = Field(default=5, ge=1)
+    export_window_seconds: int = Field(default=3600, ge=1)
+
     # The worker (`python -m journal_api worker`, see `working.py`).
     worker_batch_size: int = Field(default=10, ge=1)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
