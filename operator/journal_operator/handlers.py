@@ -350,6 +350,9 @@ async def _reconcile(
             # never in a tight loop.
             raise kopf.TemporaryError(str(exc), delay=min(300.0, 5.0 * 2**retry)) from exc
     _post_events(body, outcome.events)
+    if outcome.retry is not None:
+        # Some children were refused (the status names them): retry with a growing delay.
+        raise kopf.TemporaryError(outcome.retry, delay=min(300.0, 5.0 * 2**retry))
 
 
 def _post_events(body: kopf.Body, events: Iterable[status_mod.Transition]) -> None:

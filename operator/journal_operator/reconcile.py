@@ -116,6 +116,9 @@ class Outcome:
 
     phase: str
     events: Sequence[status_mod.Transition]
+    # Set when a child was refused: the Events are still posted, then the pass is retried
+    # with backoff like any refused request.
+    retry: str | None = None
 
 
 async def run(
@@ -213,10 +216,9 @@ async def _run(
         if failures:
             # Reported in status; the pass is retried with backoff like any refused request.
             result["result"] = "error"
-            raise k8s.ApiError(
-                status=0,
-                reason="ApplyFailed",
-                message="; ".join(f"{f.kind} {f.name}: {f.message}" for f in failures),
+            return dataclasses.replace(
+                outcome,
+                retry="; ".join(f"{f.kind} {f.name}: {f.message}" for f in failures),
             )
         result["result"] = "ok"
         return outcome
