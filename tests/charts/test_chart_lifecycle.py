@@ -38,7 +38,7 @@ from tests import skips
 from tests.charts import chart
 from tests.support import helm as helm_support
 from tests.support import platforms, ports, prometheus
-from tests.support.cluster import LocalCluster
+from tests.support.cluster import LocalCluster, condition_is
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -73,9 +73,12 @@ def monitoring_crds(k8s_cluster: LocalCluster) -> None:
         pytest.skip(f"{skips.PROMTOOL_UNAVAILABLE}: {exc}")
     for crd in sorted(folder.glob("*.yaml")):
         k8s_cluster.apply(crd)
+    # Polled, not `kubectl wait`: that fails on a CRD whose status has no conditions yet.
     for plural in ("servicemonitors", "podmonitors", "prometheusrules"):
-        _kubectl(k8s_cluster, "wait", "--for=condition=Established", "--timeout=60s",
-                 f"crd/{plural}.monitoring.coreos.com")  # fmt: skip
+        k8s_cluster.wait_for(
+            "crd", f"{plural}.monitoring.coreos.com",
+            lambda crd: condition_is(crd, "Established"), timeout=60,
+        )  # fmt: skip
 
 
 def _namespace(cluster: LocalCluster, name: str) -> bool:
