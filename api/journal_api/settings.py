@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # Bounded work per user: exports per window (429 beyond), entries and text kept (403).
     export_max_per_window: int = Field(default=5, ge=1)
     export_window_seconds: int = Field(default=3600, ge=1)
+    quota_max_entries: int = Field(default=100_000, ge=1)
+    # Characters of every entry's title and content together.
+    quota_max_text_chars: int = Field(default=50_000_000, ge=1)
 
     # The worker (`python -m journal_api worker`, see `working.py`).
     worker_batch_size: int = Field(default=10, ge=1)

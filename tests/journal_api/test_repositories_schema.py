@@ -1,4 +1,4 @@
-"""The journal tables created by migrations 0002, 0004 and 0005 match the ORM models
+"""The journal tables created by migrations 0002, 0004, 0005 and 0007 match the ORM models
 exactly (columns, types, server defaults, indexes, constraints), so the repositories' SQL
 and Alembic never drift apart."""
 
@@ -14,7 +14,14 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-JOURNAL_TABLES = ("topics", "entries", "search_terms", "entry_analyses", "emotion_days")
+JOURNAL_TABLES = (
+    "topics",
+    "entries",
+    "search_terms",
+    "entry_analyses",
+    "emotion_days",
+    "entry_usage",
+)
 
 
 def _tables(difference: Any) -> set[str]:

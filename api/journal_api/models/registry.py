@@ -11,6 +11,7 @@ from journal_api.models import (
     audit,
     emotion_day,
     entry,
+    entry_usage,
     job,
     login_failure,
     token,
@@ -18,4 +19,4 @@ from journal_api.models import (
     user,
 )
 
-MODULES = (analysis, audit, emotion_day, entry, job, login_failure, token, topic, user)
+MODULES = (analysis, audit, emotion_day, entry, entry_usage, job, login_failure, token, topic, user)

@@ -87,6 +87,19 @@ def _unknown_topic() -> errors.UnprocessableContent:
     return _invalid("topic_id", "body", "not one of your topics")
 
 
+def _over_quota(exc: entries_service.QuotaExceeded) -> errors.Forbidden:
+    fields = (
+        [
+            errors.FieldError(
+                loc=["body", exc.field], field=exc.field, message=str(exc), type="quota"
+            )
+        ]
+        if exc.field is not None
+        else None
+    )
+    return errors.Forbidden(str(exc), errors=fields)
+
+
 async def list_filters(
     topic_id: uuid.UUID | None = None,
     tag: Annotated[
@@ -124,22 +137,33 @@ async def list_filters(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.EntryPublic,
-    responses=errors.responses(401),
+    responses=errors.responses(401, 403),
 )
 async def create_entry(
     body: schemas.EntryCreate,
     user: deps.CurrentUser,
     session: deps.SessionDep,
     cache: deps.CacheDep,
+    settings: deps.SettingsDep,
 ) -> entry_model.Entry:
     """Write an entry. `entry_date` defaults to today in your profile's time zone; tags
-    are trimmed, lower-cased and de-duplicated; `topic_id` must be one of your topics."""
+    are trimmed, lower-cased and de-duplicated; `topic_id` must be one of your topics.
+
+    403 once the account holds `quota_max_entries` entries or `quota_max_text_chars`
+    characters of text (the problem says which)."""
     try:
         return await entries_service.create(
-            session, cache, user=user, body=body, now=dt.datetime.now(dt.UTC)
+            session,
+            cache,
+            user=user,
+            body=body,
+            now=dt.datetime.now(dt.UTC),
+            quotas=entries_service.Quotas.from_settings(settings),
         )
     except entries_service.UnknownTopicError:
         raise _unknown_topic() from None
+    except entries_service.QuotaExceeded as exc:
+        raise _over_quota(exc) from None
 
 
 @router.get("", response_model=schemas.EntriesPage, responses=errors.responses(401))
@@ -251,7 +275,7 @@ async def similar_entries(
 
 
 @router.patch(
-    "/{entry_id}", response_model=schemas.EntryPublic, responses=errors.responses(401, 404)
+    "/{entry_id}", response_model=schemas.EntryPublic, responses=errors.responses(401, 403, 404)
 )
 async def update_entry(
     body: schemas.EntryUpdate,
@@ -259,12 +283,23 @@ async def update_entry(
     user: deps.CurrentUser,
     session: deps.SessionDep,
     cache: deps.CacheDep,
+    settings: deps.SettingsDep,
 ) -> entry_model.Entry:
-    """Change the fields you send; `null` clears `title`, `topic_id` or `mood`."""
+    """Change the fields you send; `null` clears `title`, `topic_id` or `mood`. 403 when a
+    longer text would take the account past its text quota."""
     try:
-        return await entries_service.update(session, cache, user=user, entry=entry, body=body)
+        return await entries_service.update(
+            session,
+            cache,
+            user=user,
+            entry=entry,
+            body=body,
+            quotas=entries_service.Quotas.from_settings(settings),
+        )
     except entries_service.UnknownTopicError:
         raise _unknown_topic() from None
+    except entries_service.QuotaExceeded as exc:
+        raise _over_quota(exc) from None
 
 
 @router.delete(

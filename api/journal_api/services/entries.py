@@ -9,16 +9,20 @@ the same transaction (one live job per user), and the worker prunes them
 (`services/jobs.py`). A new entry, and
 an edit of its title or content, also marks its analysis pending and queues one
 `entry.analyze` job per entry in the same transaction (`services/analysis.py` runs it);
-nothing here waits for the model server. Called by `routes/entries.py`.
+nothing here waits for the model server. Writes that grow what a user keeps (a new entry,
+a longer text) are checked against the per-user quotas first, under the lock of the
+user's `entry_usage` row (`Quotas`). Called by `routes/entries.py`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 import zoneinfo
 from typing import Any
 
+from journal_api import settings as settings_module
 from journal_api.clients import cache as cache_module
 from journal_api.models import entry as entry_model
 from journal_api.models import job as job_model
@@ -27,6 +31,7 @@ from journal_api.repositories import entries as entries_repo
 from journal_api.repositories import jobs as jobs_repo
 from journal_api.repositories import search as search_repo
 from journal_api.repositories import topics as topics_repo
+from journal_api.repositories import usage as usage_repo
 from journal_api.schemas import entry as entry_schema
 from journal_api.schemas import user as user_schema
 from journal_api.services import user_cache
@@ -36,6 +41,60 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 class UnknownTopicError(Exception):
     """`topic_id` is not one of the user's topics (missing, or someone else's)."""
+
+
+class QuotaExceeded(Exception):  # noqa: N818 (a state, not a mistake)
+    """The write would take the user past a quota; the message says which and by how much.
+
+    ``field`` names the input that cannot fit (`content` for text), or None for the
+    number of entries.
+    """
+
+    def __init__(self, message: str, *, field: str | None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclasses.dataclass(frozen=True)
+class Quotas:
+    """What one user may keep: entries, and characters of title and content in all."""
+
+    max_entries: int
+    max_text_chars: int
+
+    @classmethod
+    def from_settings(cls, settings: settings_module.Settings) -> Quotas:
+        return cls(settings.quota_max_entries, settings.quota_max_text_chars)
+
+
+def text_chars(title: str | None, content: str) -> int:
+    """What an entry counts towards the text quota (as `entry_usage` counts it)."""
+    return len(title or "") + len(content)
+
+
+async def _check_quotas(
+    session: AsyncSession,
+    quotas: Quotas,
+    *,
+    user_id: uuid.UUID,
+    new_entries: int,
+    chars_delta: int,
+) -> None:
+    if new_entries <= 0 and chars_delta <= 0:
+        return  # a write that does not grow anything is always allowed
+    used = await usage_repo.locked(session, user_id=user_id)
+    if new_entries > 0 and used.entries + new_entries > quotas.max_entries:
+        raise QuotaExceeded(
+            f"entry quota reached: at most {quotas.max_entries} entries per account; "
+            "delete some to write more",
+            field=None,
+        )
+    if chars_delta > 0 and used.text_chars + chars_delta > quotas.max_text_chars:
+        raise QuotaExceeded(
+            f"text quota reached: at most {quotas.max_text_chars} characters of entries per "
+            f"account, {used.text_chars} used, this write needs {chars_delta} more",
+            field="content",
+        )
 
 
 def local_today(user: user_schema.AuthUser, now: dt.datetime) -> dt.date:
@@ -91,13 +150,23 @@ async def create(
     user: user_schema.AuthUser,
     body: entry_schema.EntryCreate,
     now: dt.datetime,
+    quotas: Quotas | None = None,  # None: no quota (tools, seeding)
 ) -> entry_model.Entry:
     """Store a new entry for ``user``.
 
     Raises:
         UnknownTopicError: `body.topic_id` is not one of the user's topics.
+        QuotaExceeded: the user holds as many entries, or as much text, as allowed.
     """
     await _check_topic(session, user_id=user.id, topic_id=body.topic_id)
+    if quotas is not None:
+        await _check_quotas(
+            session,
+            quotas,
+            user_id=user.id,
+            new_entries=1,
+            chars_delta=text_chars(body.title, body.content),
+        )
     values = body.model_dump()
     values["entry_date"] = body.entry_date or local_today(user, now)
     values["word_count"] = entry_schema.count_words(body.content)
@@ -119,15 +188,26 @@ async def update(
     user: user_schema.AuthUser,
     entry: entry_model.Entry,
     body: entry_schema.EntryUpdate,
+    quotas: Quotas | None = None,  # None: no quota (tools)
 ) -> entry_model.Entry:
     """Apply the fields the client sent.
 
     Raises:
         UnknownTopicError: a new `topic_id` is not one of the user's topics.
+        QuotaExceeded: the edit grows the user's text past the quota.
     """
     values: dict[str, Any] = body.model_dump(exclude_unset=True)
     if values.get("topic_id") is not None:
         await _check_topic(session, user_id=user.id, topic_id=values["topic_id"])
+    if quotas is not None and ("content" in values or "title" in values):
+        grown = text_chars(values.get("title", entry.title), values.get("content", entry.content))
+        await _check_quotas(
+            session,
+            quotas,
+            user_id=user.id,
+            new_entries=0,
+            chars_delta=grown - text_chars(entry.title, entry.content),
+        )
     if "content" in values:
         values["word_count"] = entry_schema.count_words(values["content"])
     entry = await entries_repo.update(session, entry=entry, values=values)
