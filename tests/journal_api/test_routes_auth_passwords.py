@@ -98,13 +98,15 @@ async def test_concurrent_unknown_email_logins_do_not_starve_other_routes(
 ) -> None:
     settings = api_settings.model_copy(
         update={
-            # Two connections, a one-second wait for one, and hashes that take a while.
-            "db_pool_size": 2,
+            # Five connections, a three-second wait for one, and hashes slow enough that
+            # 50 of them, one at a time, take longer than that: a login holding its
+            # connection while it waits to hash would starve everyone else.
+            "db_pool_size": 5,
             "db_max_overflow": 0,
-            "db_pool_timeout_seconds": 1.0,
+            "db_pool_timeout_seconds": 3.0,
             "password_hash_time_cost": 3,
-            "password_hash_memory_kib": 16 * 1024,
-            "password_hash_concurrency": 2,
+            "password_hash_memory_kib": 32 * 1024,
+            "password_hash_concurrency": 1,
             "login_max_failures": 1000,
         }
     )
@@ -116,7 +118,8 @@ async def test_concurrent_unknown_email_logins_do_not_starve_other_routes(
             return (await client.post(LOGIN, json=body)).status_code
 
         async def other_route(index: int) -> int:
-            await asyncio.sleep(0.2 + index * 0.1)  # while the logins queue for hashing
+            # Once the burst's first queries are done, while its logins queue for hashing.
+            await asyncio.sleep(1.0 + index * 0.2)
             body = {"display_name": f"still here {index}"}
             return (await client.patch(ME, headers=user.headers, json=body)).status_code
 
@@ -126,7 +129,7 @@ async def test_concurrent_unknown_email_logins_do_not_starve_other_routes(
     logins, others = results[:50], results[50:]
     # The burst may time out some of its own logins in so small a pool (503), never others'.
     assert set(logins) <= {401, 503}
-    assert logins.count(401) >= 25
+    assert 401 in logins  # the burst did reach the hashing
     assert others == [200] * 10
 
 
