@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import httpx
+import jwt
 import pytest
 from journal_api import security
 from journal_api import settings as settings_module
@@ -200,3 +201,24 @@ async def test_an_expired_refresh_token_is_refused_for_its_expiry(
     # Nothing else about the account is wrong: an unexpired token of it still refreshes.
     fresh = await client.post(REFRESH, json={"refresh_token": other["refresh_token"]})
     assert fresh.status_code == 200
+
+
+async def test_access_tokens_are_issued_on_the_database_clock(
+    client: httpx.AsyncClient, make_user: MakeUser, api_settings: settings_module.Settings
+) -> None:
+    # `iat` is the instant PostgreSQL stored the pair's refresh token: the clock the
+    # revocation cut-off is also taken from, whatever this replica's clock says.
+    user = await make_user()
+    pair = (await client.post(REFRESH, json={"refresh_token": user.refresh_token})).json()
+    claims = jwt.decode(pair["access_token"], options={"verify_signature": False})
+    engine = create_async_engine(api_settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            stored = await connection.execute(
+                text("SELECT created_at FROM refresh_tokens WHERE token_hash = :h"),
+                {"h": security.hash_refresh_token(pair["refresh_token"])},
+            )
+            created_at = stored.scalar_one()
+    finally:
+        await engine.dispose()
+    assert claims["iat"] == pytest.approx(created_at.timestamp(), abs=1e-6)
