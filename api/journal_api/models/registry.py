@@ -17,6 +17,19 @@ from journal_api.models import (
     token,
     topic,
     user,
+    writing_day,
 )
 
-MODULES = (analysis, audit, emotion_day, entry, entry_usage, job, login_failure, token, topic, user)
+MODULES = (
+    analysis,
+    audit,
+    emotion_day,
+    entry,
+    entry_usage,
+    job,
+    login_failure,
+    token,
+    topic,
+    user,
+    writing_day,
+)

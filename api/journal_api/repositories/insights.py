@@ -1,9 +1,9 @@
 """SQL for writing insights: a user's entries aggregated per local calendar day.
 
-The day of an entry is the date of its `created_at` in the user's time zone, computed
-by PostgreSQL (`AT TIME ZONE`), so the aggregation runs where the rows are and returns
-at most one row per day; the index on (user_id, created_at) INCLUDE (word_count, mood)
-makes it an index-only scan. Called by `services/insights.py`.
+The day of an entry is the date of its `created_at` in the user's time zone. The sums
+per day are kept by the database in `writing_days` (migration `0008_writing_days`) as
+entries are written, so a request reads one row per active day of its window, never
+the entries themselves. Called by `services/insights.py`.
 """
 
 from __future__ import annotations
@@ -17,14 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 _DAILY_SQL = text(
     """
-    SELECT (created_at AT TIME ZONE :tz)::date AS day,
-           count(*) AS entries,
-           coalesce(sum(word_count), 0) AS words,
-           avg(mood)::float8 AS mood_average,
-           count(mood) AS mood_entries
-    FROM entries
-    WHERE user_id = :user_id AND created_at >= :since AND created_at < :until
-    GROUP BY day
+    SELECT day, entries, words,
+           CASE WHEN mood_entries > 0 THEN mood_sum::float8 / mood_entries END AS mood_average,
+           mood_entries
+    FROM writing_days
+    WHERE user_id = :user_id AND day BETWEEN :start AND :end
     ORDER BY day
     """
 )
@@ -42,25 +39,17 @@ class Day:
 
 
 async def daily_activity(
-    session: AsyncSession,
-    *,
-    user_id: uuid.UUID,
-    timezone: str,
-    since: dt.datetime,
-    until: dt.datetime,
+    session: AsyncSession, *, user_id: uuid.UUID, start: dt.date, end: dt.date
 ) -> list[Day]:
-    """Per local day, the user's entries written in [since, until), oldest day first.
+    """Per local day in [start, end] (the user's zone), what the user wrote, oldest first.
 
     Args:
         session: the request's session.
         user_id: whose entries.
-        timezone: IANA zone that defines the local day.
-        since: aware instant, inclusive.
-        until: aware instant, exclusive.
+        start: first local day, inclusive.
+        end: last local day, inclusive.
     """
-    result = await session.execute(
-        _DAILY_SQL, {"tz": timezone, "user_id": user_id, "since": since, "until": until}
-    )
+    result = await session.execute(_DAILY_SQL, {"user_id": user_id, "start": start, "end": end})
     # Plain tuples: cheaper than named-row attribute access over a year of days.
     return [
         Day(day, int(entries), int(words), mood_average, int(mood_entries))

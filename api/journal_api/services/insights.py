@@ -80,10 +80,6 @@ def summarise(
     )
 
 
-def local_midnight(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=zone)
-
-
 async def writing_insights(
     sessions: Callable[[], AsyncSession],
     cache: cache_module.Cache,
@@ -126,11 +122,7 @@ async def writing_insights(
     start, end = window(today=today, days=days)
     async with sessions() as session:
         activity = await insights_repo.daily_activity(
-            session,
-            user_id=user.id,
-            timezone=user.timezone,
-            since=local_midnight(start, zone),
-            until=local_midnight(end + ONE_DAY, zone),
+            session, user_id=user.id, start=start, end=end
         )
     body = summarise(activity, days=days, timezone=user.timezone, today=today)
     payload = body.model_dump_json().encode()
