@@ -133,9 +133,12 @@ kind-up: install ## With Docker: a kind cluster, the three images built and load
 	  || $(KIND) create cluster --name $(KIND_CLUSTER) --config kind-config.yaml
 	$(MAKE) --no-print-directory images REGISTRY=$(REGISTRY) TAG=$(TAG)
 	for c in $(IMAGES); do $(KIND) load docker-image --name $(KIND_CLUSTER) $(REGISTRY)/journal-$$c:$(TAG); done
+	$(KUBECTL) --context kind-$(KIND_CLUSTER) create namespace $(KIND_NS) --dry-run=client -o yaml \
+	  | $(KUBECTL) --context kind-$(KIND_CLUSTER) apply -f -
 	$(HELM) upgrade --install journal-operator charts/journal-operator --kube-context kind-$(KIND_CLUSTER) \
 	  --namespace journal-system --create-namespace --take-ownership \
-	  --set image.registry=$(REGISTRY) --set image.tag=$(TAG) --wait --timeout 5m
+	  --set image.registry=$(REGISTRY) --set image.tag=$(TAG) --set 'watchNamespaces={$(KIND_NS)}' \
+	  --wait --timeout 5m
 	$(HELM) upgrade --install journal charts/journal-platform --kube-context kind-$(KIND_CLUSTER) \
 	  --namespace $(KIND_NS) --create-namespace -f hack/kind/platform-values.yaml \
 	  --set images.registry=$(REGISTRY) --set version=$(TAG)

@@ -54,8 +54,10 @@ def test_kind_up_builds_loads_installs_and_waits_in_order() -> None:
         at(r"kind create cluster --name journal --config kind-config\.yaml"),
         at(r"docker build -f \$c/Dockerfile --build-arg VERSION=7\.7\.7"),
         at(r"kind load docker-image --name journal mirror\.example:5000/team/journal-\$c:7\.7\.7"),
+        at(r"create namespace journal --dry-run=client"),
         at(r"upgrade --install journal-operator charts/journal-operator .*"
-           r"--set image\.registry=mirror\.example:5000/team --set image\.tag=7\.7\.7"),
+           r"--set image\.registry=mirror\.example:5000/team --set image\.tag=7\.7\.7"
+           r" --set 'watchNamespaces=\{journal\}'"),
         at(r"upgrade --install journal charts/journal-platform .*hack/kind/platform-values\.yaml"
            r" .*--set images\.registry=mirror\.example:5000/team --set version=7\.7\.7"),
         at(r"wait jp/journal --for=condition=Ready"),
