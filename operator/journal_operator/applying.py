@@ -32,6 +32,8 @@ class Applier:
     client: k8s_client.Client
     # (namespace, kind, name) -> (applied hash, when)
     recent: dict[tuple[str, str, str], tuple[str, float]] = dataclasses.field(default_factory=dict)
+    # (namespace, platform) with an apply left for a later pass (its last write not seen yet).
+    deferred: set[tuple[str, str]] = dataclasses.field(default_factory=set)
 
     async def apply_if_drifted(
         self,
@@ -49,6 +51,8 @@ class Applier:
         identity = ref(manifest)
         key = (identity.namespace, identity.kind, identity.name)
         if self._in_flight(key, applied_hash, actual):
+            labels = meta_labels(manifest)
+            self.deferred.add((identity.namespace or "", labels.get(naming.LABEL_INSTANCE, "")))
             return False
         meta = manifest["metadata"]
         annotations = {**(meta.get("annotations") or {}), APPLIED_HASH: applied_hash}
@@ -62,6 +66,13 @@ class Applier:
         self.recent[key] = (applied_hash, time.monotonic())
         metrics.APPLIES.labels(kind=identity.kind).inc()
         return True
+
+    def take_deferred(self, namespace: str, instance: str) -> bool:
+        """Whether a pass of this platform left an apply for later (and forget it)."""
+        key = (namespace, instance)
+        found = key in self.deferred
+        self.deferred.discard(key)
+        return found
 
     def forget(self, namespace: str, instance: str) -> None:
         """Drop what is remembered about a deleted platform's children."""
@@ -78,3 +89,9 @@ class Applier:
         seen = ((actual or {}).get("metadata") or {}).get("annotations") or {}
         fresh = time.monotonic() - recent[1] < RECENT_APPLY_SECONDS
         return seen.get(APPLIED_HASH) != applied_hash and fresh
+
+
+def meta_labels(manifest: Manifest) -> Mapping[str, str]:
+    """A manifest's labels (empty when it has none)."""
+    labels: Mapping[str, str] = (manifest.get("metadata") or {}).get("labels") or {}
+    return labels

@@ -102,3 +102,8 @@ def serve(*, host: str, port: int) -> None:
     """Serve ``/metrics`` on a background thread (port 0: disabled)."""
     if port:
         prometheus_client.start_http_server(port, addr=host)
+
+
+def phase_of(key: tuple[str, str]) -> str | None:
+    """The phase last recorded for a platform (None: unknown or gone)."""
+    return _phases.get(key)
