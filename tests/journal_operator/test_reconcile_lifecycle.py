@@ -46,7 +46,12 @@ def _built_children(cluster: LocalCluster, jp: dict[str, Any]) -> list[dict[str,
         if p.spec.database.mode == "managed"
         else None
     )
-    generated = secret_builders.read_generated(db, jwt)
+    cache = (
+        cluster.get("secret", naming.cache_secret_name(p), namespace=ns)["data"]
+        if p.spec.cache.mode == "managed"
+        else None
+    )
+    generated = secret_builders.read_generated(db, jwt, cache)
     groups = plan.desired_children(
         p,
         secrets=generated,
@@ -95,7 +100,12 @@ def test_minimal_example_reaches_ready_with_children_as_built(
     # The default: one model server, analyzer, for every task.
     assert [i["metadata"]["name"] for i in isvcs["items"]] == ["demo-analyzer"]
     assert [m["name"] for m in jp["status"]["components"]["models"]] == ["analyzer"]
-    assert jp["status"]["version"] == {"running": "1.0.0", "desired": "1.0.0", "migrated": "1.0.0"}
+    version = jp["status"]["version"]
+    assert {k: version[k] for k in ("running", "desired", "migrated")} == {
+        "running": "1.0.0",
+        "desired": "1.0.0",
+        "migrated": "1.0.0",
+    }
     assert jp["status"]["url"] == f"http://demo-api.{k8s_namespace}.svc"
     assert jp["status"]["selector"]
     _assert_built_as_designed(k8s_cluster, jp)
