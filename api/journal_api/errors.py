@@ -10,19 +10,23 @@ OpenAPI.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Where `create_app` keeps `method_table(...)` in `app.state`.
+METHODS_KEY = "route_methods"
 # FastAPI's detail when a body cannot be decoded at all; we answer it as a 422.
 _FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
 logger = logging.getLogger(__name__)
@@ -215,9 +219,32 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(
             status=422, detail="invalid input: body", request=request, errors=[error]
         )
-    return problem_response(
-        status=exc.status_code, detail=detail, request=request, headers=exc.headers
-    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem_response(status=exc.status_code, detail=detail, request=request, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path, for a 405's `Allow`.
+
+    Starlette's own `Allow` names only the methods of the first route whose path matched,
+    while one path is usually several routes here (GET, PATCH and DELETE of an entry).
+    """
+    table: list[tuple[re.Pattern[str], set[str]]] = getattr(request.app.state, METHODS_KEY, [])
+    path = request.url.path
+    return sorted({m for regex, methods in table if regex.match(path) for m in methods})
+
+
+def method_table(routers: Sequence[APIRouter]) -> list[tuple[re.Pattern[str], set[str]]]:
+    """Each route's path pattern and methods (HEAD with GET), for `allowed_methods`;
+    `create_app` keeps it in `app.state`."""
+    table = []
+    for router in routers:
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                table.append((route.path_regex, set(route.methods)))
+    return table
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:

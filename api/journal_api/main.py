@@ -108,11 +108,12 @@ def create_app(settings: settings_module.Settings) -> FastAPI:
     app.state.head_revision = migrating.head_revision()
     # A bad operator-mounted crisis resources file stops start-up, not a flagged request.
     crisis_resources.load(settings.crisis_resources_file)
-    for router in routers():
+    served = [*routers(), *([bench.router] if settings.bench_endpoints else [])]
+    for router in served:
+        # bench: the benchmark-only ceiling endpoint; never enabled in a deployment.
         app.include_router(router)
-    if settings.bench_endpoints:
-        # Benchmark-only ceiling endpoint; never enabled in a deployment.
-        app.include_router(bench.router)
+    # A 405's `Allow` names every method of the path, not one route's (`errors.py`).
+    setattr(app.state, errors.METHODS_KEY, errors.method_table(served))
     errors.install(app)
     # Shared by the middleware (per address and user) and `deps.limit_per_account`.
     app.state.limiter = ratelimit.RateLimiter(

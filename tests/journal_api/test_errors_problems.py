@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from journal_api import settings as settings_module
 
 PROBLEM = "application/problem+json"
@@ -26,6 +27,24 @@ async def test_wrong_method_is_a_405_problem_with_allow(client: httpx.AsyncClien
     assert response.status_code == 405
     assert response.headers["content-type"] == PROBLEM
     assert "POST" in response.headers["allow"]
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/api/v1/entries/00000000-0000-0000-0000-000000000000", "DELETE, GET, PATCH"),
+        ("/api/v1/entries", "GET, POST"),
+        ("/api/v1/users/me", "DELETE, GET, PATCH"),
+        ("/api/v1/auth/login", "POST"),
+    ],
+)
+async def test_a_405_allows_every_method_of_the_path(
+    client: httpx.AsyncClient, path: str, allowed: str
+) -> None:
+    for method in ("PUT", "OPTIONS", "TRACE"):
+        response = await client.request(method, path)
+        assert response.status_code == 405
+        assert response.headers["allow"] == allowed, method
 
 
 async def test_validation_errors_name_each_field(client: httpx.AsyncClient) -> None:
