@@ -65,6 +65,14 @@ def test_a_refused_child_is_reported_and_the_others_are_applied(
     assert "Ingress quota-api" in message
     assert "exceeded quota" in message
     assert jp["status"]["phase"] == "Degraded"
+    # The flip was announced as a Warning Event on the platform, not only written to status.
+    events = k8s_cluster.items("event", namespace=k8s_namespace)
+    assert any(
+        e.get("reason") == "ApplyFailed"
+        and e.get("type") == "Warning"
+        and (e.get("involvedObject") or {}).get("name") == "quota"
+        for e in events
+    ), [(e.get("reason"), e.get("type")) for e in events]
     # Children after the refused one in the plan (the model server) exist too.
     assert k8s_cluster.get_or_none(
         "deployment", "quota-analyzer-predictor", namespace=k8s_namespace
