@@ -242,7 +242,7 @@ def method_table(routers: Sequence[APIRouter]) -> list[tuple[re.Pattern[str], se
     table = []
     for router in routers:
         for route in router.routes:
-            if isinstance(route, APIRoute):
+            if isinstance(route, APIRoute) and route.methods:
                 table.append((route.path_regex, set(route.methods)))
     return table
 
