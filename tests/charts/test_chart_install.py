@@ -156,6 +156,8 @@ def _install(
     ]  # fmt: skip
     if watch:
         args += ["--set", f"watchNamespaces={{{installed.watched}}}"]
+    else:
+        args += ["--set", "clusterWide=true"]
     helm.run(*args)
     try:
         yield installed

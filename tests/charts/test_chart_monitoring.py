@@ -97,7 +97,13 @@ def test_monitors_select_what_the_operator_builds(render_values: chart.RenderVal
     assert len(pods) == 1, "the worker PodMonitor must select the worker pods only"
     ports = {p["name"] for c in pods[0]["spec"]["containers"] for p in c.get("ports", [])}
     assert endpoint["port"] in ports
-    assert all(m["spec"]["namespaceSelector"] == {"any": True} for m in monitors.values())
+    # The default is namespaced: the release's own namespace.
+    assert all(
+        m["spec"]["namespaceSelector"] == {"matchNames": [chart.NAMESPACE]}
+        for m in monitors.values()
+    )
+    cluster_wide = _monitors(render_values({**ALL_ON, "clusterWide": True}))
+    assert all(m["spec"]["namespaceSelector"] == {"any": True} for m in cluster_wide.values())
 
 
 def test_monitors_follow_watched_namespaces(render_values: chart.RenderValues) -> None:

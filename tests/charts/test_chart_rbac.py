@@ -14,6 +14,7 @@ Aspects:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -204,3 +205,35 @@ def test_rbac_rules_are_commented_by_purpose() -> None:
     template = (chart.CHART / "templates" / "rbac.yaml").read_text(encoding="utf-8")
     assert "# Framework: Kopf" in template
     assert "# Application:" in template
+
+
+def test_default_is_namespaced_to_the_release_namespace(
+    render_values: chart.RenderValues,
+) -> None:
+    manifests = render_values({})
+    roles = chart.of_kind(manifests, "Role")
+    assert [r["metadata"]["namespace"] for r in roles] == [chart.NAMESPACE]
+    assert grants_of(roles[0]) == _expected(NAMESPACED_GRANTS)
+    assert not chart.of_kind(manifests, "ClusterRoleBinding") or all(
+        "secrets" not in {res for _, res in grants_of(r)}
+        for r in chart.of_kind(manifests, "ClusterRole")
+    )
+    deployment = chart.only(manifests, "Deployment")
+    env = {
+        e["name"]: e.get("value")
+        for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert json.loads(env["JOURNAL_OPERATOR_NAMESPACES"]) == [chart.NAMESPACE]
+
+
+def test_cluster_wide_is_opt_in(render_values: chart.RenderValues) -> None:
+    manifests = render_values({"clusterWide": True})
+    assert not chart.of_kind(manifests, "Role")
+    role = chart.only(manifests, "ClusterRole")
+    assert grants_of(role) == _expected({**NAMESPACED_GRANTS, **CLUSTER_GRANTS})
+    deployment = chart.only(manifests, "Deployment")
+    env = {
+        e["name"]: e.get("value")
+        for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert json.loads(env["JOURNAL_OPERATOR_NAMESPACES"]) == []

@@ -48,6 +48,21 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/* The ServiceAccount the operator runs as. */}}
+{{- /*
+The namespaces the operator watches, as a JSON list: [] means every namespace (clusterWide),
+else watchNamespaces, or the release's own namespace when that is empty.
+*/}}
+{{- define "journal-operator.watchedNamespaces" -}}
+{{- if .Values.clusterWide }}
+{{- if .Values.watchNamespaces }}
+{{- fail "clusterWide watches every namespace: leave watchNamespaces empty" }}
+{{- end }}
+{{- list | toJson }}
+{{- else }}
+{{- .Values.watchNamespaces | default (list .Release.Namespace) | toJson }}
+{{- end }}
+{{- end }}
+
 {{- define "journal-operator.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "journal-operator.fullname" .) .Values.serviceAccount.name }}
