@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import httpx
 import jwt
@@ -62,7 +63,9 @@ async def until_waiting(connection: AsyncConnection, database: str, count: int) 
     raise AssertionError(f"fewer than {count} waiting: {rows.all()}")
 
 
-Revoke = Callable[[httpx.AsyncClient, TestUser, dict[str, str]], Awaitable[httpx.Response]]
+Revoke = Callable[
+    [httpx.AsyncClient, TestUser, dict[str, str]], Coroutine[Any, Any, httpx.Response]
+]
 
 
 async def _logout_all(
