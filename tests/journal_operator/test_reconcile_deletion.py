@@ -4,7 +4,7 @@ Aspects under test:
 - Retain: the generated Secrets never carry an owner reference; they and the database volume
   stay, labelled as retained, the PersistentVolume with reclaim policy Retain; everything
   else is garbage-collected; switching to Delete puts the owner reference on the Secrets;
-- Delete: Secrets, volumes and every other child are gone.
+- Delete: Secrets, volumes and every other child are gone (and each kind existed before).
 """
 
 from __future__ import annotations
@@ -46,7 +46,11 @@ def test_retain_keeps_secrets_and_volumes_orphaned_and_labelled(
     # Never an owner reference under Retain, not only after the finalizer ran: garbage
     # collection cannot take them even if the finalizer never runs.
     living = _children(k8s_cluster, k8s_namespace, "secret", "keep")
-    assert {s["metadata"]["name"] for s in living} == {"keep-database", "keep-jwt"}
+    assert {s["metadata"]["name"] for s in living} == {
+        "keep-database",
+        "keep-jwt",
+        "keep-redis-auth",
+    }
     assert not any(s["metadata"].get("ownerReferences") for s in living)
 
     _delete_platform(k8s_cluster, k8s_namespace, "keep")
@@ -58,7 +62,11 @@ def test_retain_keeps_secrets_and_volumes_orphaned_and_labelled(
     )
     secrets = _children(k8s_cluster, k8s_namespace, "secret", "keep")
     pvcs = _children(k8s_cluster, k8s_namespace, "pvc", "keep")
-    assert {s["metadata"]["name"] for s in secrets} == {"keep-database", "keep-jwt"}
+    assert {s["metadata"]["name"] for s in secrets} == {
+        "keep-database",
+        "keep-jwt",
+        "keep-redis-auth",
+    }
     assert pvcs
     for obj in (*secrets, *pvcs):
         meta = obj["metadata"]
@@ -79,7 +87,7 @@ def test_policy_change_to_delete_puts_the_owner_reference_on_the_secrets(
 
     def owned() -> bool:
         secrets = _children(k8s_cluster, k8s_namespace, "secret", "flip")
-        return len(secrets) == 2 and all(
+        return len(secrets) == 3 and all(  # database, redis-auth, jwt
             [r["uid"] for r in s["metadata"].get("ownerReferences") or []]
             == [jp["metadata"]["uid"]]
             for s in secrets
@@ -93,10 +101,15 @@ def test_delete_removes_secrets_volumes_and_children(
 ) -> None:
     k8s_cluster.apply(platforms.platform("drop", k8s_namespace, deletionPolicy="Delete"))
     platforms.wait_ready(k8s_cluster, k8s_namespace, "drop")
+    kinds = ("secret", "pvc", "deployment", "statefulset", "service", "configmap")
+    # What "gone" is measured against: every kind had children before the delete.
+    before = {kind: len(_children(k8s_cluster, k8s_namespace, kind, "drop")) for kind in kinds}
+    assert all(before.values()), before
+    assert before["secret"] >= 3, before  # database, redis-auth, jwt
 
     _delete_platform(k8s_cluster, k8s_namespace, "drop")
 
-    for kind in ("secret", "pvc", "deployment", "statefulset", "service", "configmap"):
+    for kind in kinds:
         wait_until(
             functools.partial(_none_left, k8s_cluster, k8s_namespace, kind, "drop"),
             timeout=GONE_TIMEOUT,
