@@ -105,6 +105,7 @@ def api_server(env: dict[str, str], port: int) -> Iterator[None]:
         "--factory", "--host", "127.0.0.1", "--port", str(port),
         "--workers", str(WORKERS), "--loop", "uvloop", "--http", "httptools",
         "--log-level", "warning", "--no-access-log",
+        "--no-proxy-headers",  # the API resolves clients itself (JOURNAL_API_TRUSTED_PROXIES)
     ]  # fmt: skip
     log(f"starting uvicorn ({WORKERS} workers, uvloop, httptools) on 127.0.0.1:{port}")
     process = subprocess.Popen(command, env=env, cwd=ROOT)

@@ -232,7 +232,14 @@ def run() -> None:
         logs.configure(settings.log_level)
         print(_banner(settings, inference), flush=True)
         config = uvicorn.Config(
-            main.create_app(settings), host=settings.host, port=settings.port, log_config=None
+            main.create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1, i.e. from every
+            # local client, which could then pick its own rate-limit bucket; the API resolves
+            # the client itself (JOURNAL_API_TRUSTED_PROXIES).
+            proxy_headers=False,
         )
         # uvicorn re-raises the Ctrl-C (or SIGTERM, see above) once it has shut down cleanly.
         _Server(config).run()
