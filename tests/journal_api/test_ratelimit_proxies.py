@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from journal_api import main, proxies
 from journal_api import settings as settings_module
 
 from tests.journal_api.conftest import BASE_URL, TEST_PASSWORD, register_and_login, unique_email
+from tests.journal_api.processes import ApiProcess
 from tests.support.redis import RedisServer
 
 LIMITS_DB = 4
@@ -198,3 +200,25 @@ async def test_login_has_a_limit_per_account_across_addresses(
         )
         assert refused.status_code == 429
         assert refused.json()["detail"].endswith("per account)")
+
+
+async def test_a_served_process_does_not_believe_forwarded_for_from_anyone(
+    api_settings: settings_module.Settings, limits_redis_url: str, services_dir: Path
+) -> None:
+    # The server itself (uvicorn) must not rewrite the client from the header either: with
+    # no trusted proxies, addresses written by the client change nothing.
+    process = ApiProcess(
+        services_dir,
+        database_url=api_settings.database_url,
+        redis_url=limits_redis_url,
+        env={"rate_limit_per_ip": "3"},
+    )
+    process.start()
+    try:
+        async with httpx.AsyncClient(base_url=process.url) as client:
+            statuses = [
+                (await client.get(ME, headers=via(f"192.0.2.{n}"))).status_code for n in range(4)
+            ]
+    finally:
+        process.stop()
+    assert statuses == [401, 401, 401, 429]
