@@ -237,7 +237,7 @@ def allowed_methods(request: Request) -> list[str]:
 
 
 def method_table(routers: Sequence[APIRouter]) -> list[tuple[re.Pattern[str], set[str]]]:
-    """Each route's path pattern and methods (HEAD with GET), for `allowed_methods`;
+    """Each route's path pattern and methods, for `allowed_methods`;
     `create_app` keeps it in `app.state`."""
     table = []
     for router in routers:

@@ -175,6 +175,8 @@ async def test_patch_refuses_null_for_required_fields(
 async def test_topic_of_another_user_is_refused_naming_topic_id(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
+    # 404 like any reference to something that is not yours (a valid UUID is schema-valid
+    # input, so not a 422), naming the field.
     owner, other = await make_user(), await make_user()
     topic = (
         await client.post("/api/v1/topics", json={"name": "Mine"}, headers=owner.headers)
@@ -183,13 +185,13 @@ async def test_topic_of_another_user_is_refused_naming_topic_id(
         response = await client.post(
             ENTRIES, json={"content": "x", "topic_id": topic_id}, headers=other.headers
         )
-        assert response.status_code == 422
+        assert response.status_code == 404
         assert fields_of(response) == {"topic_id"}
     entry = await create_entry(client, other)
     response = await client.patch(
         f"{ENTRIES}/{entry['id']}", json={"topic_id": topic["id"]}, headers=other.headers
     )
-    assert response.status_code == 422
+    assert response.status_code == 404
     assert fields_of(response) == {"topic_id"}
 
 

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
+from pydantic.json_schema import SkipJsonSchema
 
 from journal_api import deps, errors, keys
 from journal_api import metrics as metrics_module
@@ -35,6 +36,9 @@ router = APIRouter(prefix="/api/v1/entries", tags=["entries"])
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 DEFAULT_SIMILAR, MAX_SIMILAR = 5, 50
+# What a signed cursor looks like (`keys.sign`): payload, dot, 16-byte signature.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$"
+CURSOR_FORMAT = "journal-cursor"
 JSON = "application/json"
 
 
@@ -83,8 +87,16 @@ def _invalid(field: str, location: str, message: str) -> errors.UnprocessableCon
     )
 
 
-def _unknown_topic() -> errors.UnprocessableContent:
-    return _invalid("topic_id", "body", "not one of your topics")
+def _unknown_topic() -> errors.NotFound:
+    # Like a missing entry: someone else's topic is indistinguishable from none, and a
+    # well-formed id is valid input (so not a 422); the problem names the field.
+    error = errors.FieldError(
+        loc=["body", "topic_id"],
+        field="topic_id",
+        message="not one of your topics",
+        type="not_found",
+    )
+    return errors.NotFound("topic not found: topic_id is not one of your topics", errors=[error])
 
 
 def _over_quota(exc: entries_service.QuotaExceeded) -> errors.Forbidden:
@@ -137,7 +149,7 @@ async def list_filters(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.EntryPublic,
-    responses=errors.responses(401, 403),
+    responses=errors.responses(401, 403, 404),
 )
 async def create_entry(
     body: schemas.EntryCreate,
@@ -174,7 +186,15 @@ async def list_entries(
     metrics: deps.MetricsDep,
     settings: deps.SettingsDep,
     filters: Annotated[entries_repo.Filters, Depends(list_filters)],
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | SkipJsonSchema[None],
+        Query(
+            max_length=512,
+            pattern=CURSOR_PATTERN,
+            description="A `next_cursor` this API issued (signed; any other is a 422).",
+            json_schema_extra={"format": CURSOR_FORMAT, "pattern": CURSOR_PATTERN},
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """Your entries, newest `entry_date` first (then newest written), one page at a time.

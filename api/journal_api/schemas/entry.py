@@ -11,6 +11,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from journal_api.schemas import analysis as analysis_schema
 from journal_api.schemas import text
@@ -128,14 +129,24 @@ class EntryUpdate(BaseModel):
         json_schema_extra={"examples": [{"mood": 2, "is_favorite": True, "tags": ["river"]}]},
     )
 
-    content: Content | None = None
+    # NOT_NULLABLE fields: optional but never null (SkipJsonSchema keeps the None that
+    # only marks "not sent" out of the schema; `_not_null` refuses an explicit null).
+    content: Content | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=text.omit_default
+    )
     title: Title | None = None
     topic_id: uuid.UUID | None = None
-    tags: RawTags | None = None
+    tags: RawTags | SkipJsonSchema[None] = Field(default=None, json_schema_extra=text.omit_default)
     mood: Mood | None = None
-    entry_date: EntryDate | None = None
-    is_favorite: bool | None = None
-    language: Language | None = None
+    entry_date: EntryDate | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=text.omit_default
+    )
+    is_favorite: bool | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=text.omit_default
+    )
+    language: Language | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=text.omit_default
+    )
 
     @field_validator(*NOT_NULLABLE)
     @classmethod

@@ -8,7 +8,7 @@ rejects them up front and the 422 names the field.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, StringConstraints
 
@@ -49,3 +49,9 @@ Name = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
     AfterValidator(reject_nul),
 ]
+
+
+def omit_default(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` for an optional, never-null field: its Python default (None,
+    "not sent") is no value a client may send, so the schema does not show it."""
+    schema.pop("default", None)

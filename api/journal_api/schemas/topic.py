@@ -7,6 +7,7 @@ import uuid
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from journal_api.schemas import text
 
@@ -40,7 +41,11 @@ class TopicUpdate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"name": "Gratitude journal"}]}
     )
 
-    name: text.Name | None = None
+    # Optional but never null: the schema says so (SkipJsonSchema hides the None that
+    # only marks "not sent"), and an explicit null is refused below.
+    name: text.Name | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=text.omit_default
+    )
     description: Description | None = None
 
     @field_validator("name")

@@ -54,7 +54,14 @@ def _lower(value: str) -> str:
 
 
 Email = Annotated[EmailStr, AfterValidator(_lower), Field(max_length=320)]
-TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_valid_timezone)]
+# The schema lists the zones by name, so a client (or a fuzzer) knows which strings are
+# valid; the validator is still what decides.
+TIME_ZONES = sorted(zoneinfo.available_timezones())
+TimeZone = Annotated[
+    str,
+    Field(min_length=1, max_length=64, json_schema_extra={"enum": TIME_ZONES}),
+    AfterValidator(_valid_timezone),
+]
 DisplayName = Annotated[
     str, Field(min_length=1, max_length=100), AfterValidator(_no_control_characters)
 ]
