@@ -25,6 +25,7 @@ def generate() -> secret_builders.GeneratedSecrets:
         jwt_key=secrets.token_urlsafe(JWT_KEY_BYTES),
         jwt_kid=f"k{secrets.token_hex(4)}",
         cache_password=secrets.token_urlsafe(PASSWORD_BYTES),
+        database_superuser_password=secrets.token_urlsafe(PASSWORD_BYTES),
     )
 
 
@@ -52,7 +53,7 @@ def combine(
     fresh = generate()
     if not need_database:
         database_data = None
-        fresh = dataclasses.replace(fresh, database_password="")
+        fresh = dataclasses.replace(fresh, database_password="", database_superuser_password="")
     if not need_cache:
         cache_data = None
         fresh = dataclasses.replace(fresh, cache_password="")
@@ -63,7 +64,11 @@ def combine(
         }
     kept = secret_builders.read_generated(database_data, jwt_data, cache_data)
     if database_data is None:
-        kept = dataclasses.replace(kept, database_password=fresh.database_password)
+        kept = dataclasses.replace(
+            kept,
+            database_password=fresh.database_password,
+            database_superuser_password=fresh.database_superuser_password,
+        )
     if cache_data is None:
         kept = dataclasses.replace(kept, cache_password=fresh.cache_password)
     return kept

@@ -17,6 +17,7 @@ SECRETS = secrets.GeneratedSecrets(
     jwt_key="k" * 48,
     jwt_kid="k1",
     cache_password="r3dis:p@ss/word",  # characters a URL must escape
+    database_superuser_password="sup3r/user",
 )
 
 

@@ -29,6 +29,7 @@ import pytest
 import redis as redis_lib
 from journal_api import __main__ as api_main
 from journal_operator.builders import plan, secrets
+from journal_operator.builders import postgres as postgres_builders
 
 from tests.journal_operator import factories
 from tests.support import ports
@@ -117,20 +118,17 @@ def _python(command: list[str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def database(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
-    """A fresh database owned by the user the generated Secret names, with its password.
+    """A fresh database set up by the operator's own init script, as the image runs it.
 
-    Superuser, as the official image makes POSTGRES_USER: the first migration creates the
-    vector extension.
+    The script (`postgres.INIT_SCRIPT`, run with the StatefulSet's environment resolved
+    from the generated Secret) creates the extensions as the superuser and the application
+    role that owns the database, no superuser: the migrations and the API then run as it.
     """
     user = secrets.DATABASE_USER
-    password = PASSWORD.replace("'", "''")
-    postgres_server.psql(
-        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN "
-        f"CREATE ROLE {user} LOGIN SUPERUSER; END IF; END $$"
-    )
-    postgres_server.psql(f"ALTER ROLE {user} PASSWORD '{password}'")
     postgres_server.psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    postgres_server.psql(f'CREATE DATABASE "{DATABASE}" OWNER {user}')
+    postgres_server.psql(f"DROP ROLE IF EXISTS {user}")
+    postgres_server.psql(f'CREATE DATABASE "{DATABASE}"')
+    _run_init_script(postgres_server)
     hba = postgres_server.data_dir / "pg_hba.conf"
     original = hba.read_text()
     hba.write_text(HBA_LINE + original)
@@ -167,6 +165,60 @@ def test_postgres_refuses_a_wrong_password(database: PostgresServer) -> None:
     )
     assert result.returncode != 0
     assert "password authentication failed" in result.stderr
+
+
+def _run_init_script(server: PostgresServer) -> None:
+    p = factories.platform()
+    init = postgres_builders.database_init_config(p)
+    statefulset = postgres_builders.database_statefulset(p)
+    container = statefulset["spec"]["template"]["spec"]["containers"][0]
+    children = _children()
+    env = _resolve_env({"envFrom": [], "env": container["env"]}, children)
+    env |= {
+        # The image's superuser; the test server's is its own.
+        "POSTGRES_USER": "postgres",
+        "POSTGRES_DB": DATABASE,
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(server.port),
+        "PATH": f"{server.bin_dir}:/usr/bin:/bin",
+    }
+    script = init["data"]["01-app-role.sh"]
+    result = subprocess.run(
+        ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_init_script_makes_the_api_role_the_owner_and_no_superuser(
+    database: PostgresServer,
+) -> None:
+    user = secrets.DATABASE_USER
+    rolsuper = f"SELECT rolsuper FROM pg_roles WHERE rolname = '{user}'"  # noqa: S608
+    assert database.psql(rolsuper) == "f"
+    owner_of = f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{DATABASE}'"  # noqa: S608
+    owner = database.psql(owner_of)
+    assert owner == user
+    assert "password authentication failed" not in _psql_as(database, user, PASSWORD)
+    # The API's connection URI names that role, never the superuser.
+    uri = urllib.parse.urlsplit(
+        _resolve_env(_container(_children(), "Deployment", "demo-api"), _children())[
+            "JOURNAL_API_DATABASE_URL"
+        ]
+    )
+    assert uri.username == user
+
+
+def _psql_as(server: PostgresServer, user: str, password: str) -> str:
+    quoted = urllib.parse.quote(password, safe="")
+    url = f"postgresql://{user}:{quoted}@127.0.0.1:{server.port}/{DATABASE}"
+    result = subprocess.run(
+        [str(server.bin_dir / "psql"), url, "-At", "-c", "SELECT current_user"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
 
 @pytest.mark.parametrize(

@@ -64,10 +64,25 @@ def test_postgres_probes_use_pg_isready() -> None:
         assert container[probe]["exec"]["command"][0] == "pg_isready"
 
 
-def test_postgres_creates_vector_extension_at_init() -> None:
+def test_postgres_creates_extensions_and_the_application_role_at_init() -> None:
     p = factories.platform()
     init = postgres.database_init_config(p)
-    assert "CREATE EXTENSION IF NOT EXISTS vector" in init["data"]["01-vector.sql"]
+    script = init["data"]["01-app-role.sh"]
+    assert "CREATE EXTENSION IF NOT EXISTS vector" in script
+    assert "NOSUPERUSER" in script
+    container = postgres.database_statefulset(p)["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    # The superuser comes from its own keys (optional: older Secrets lack them); the role
+    # the API uses is `username`, created by the init script.
+    assert env["POSTGRES_USER"] == {"name": "demo-database", "key": "superuser", "optional": True}
+    assert env["POSTGRES_PASSWORD"]["key"] == "superuser-password"
+    assert env["JOURNAL_APP_USER"]["key"] == "username"
+    assert env["JOURNAL_APP_PASSWORD"]["key"] == "password"
+    data = _decoded(secrets.database_secret(p, factories.SECRETS))
+    assert data["superuser"] == "postgres"
+    assert data["superuser-password"] == factories.SECRETS.database_superuser_password
+    assert data["username"] == "journal"
+    assert "postgres:" not in data["uri"], "the API never connects as the superuser"
     pod = postgres.database_statefulset(p)["spec"]["template"]["spec"]
     mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
     volume = next(v for v in pod["volumes"] if v["name"] == mounts["/docker-entrypoint-initdb.d"])
@@ -76,7 +91,7 @@ def test_postgres_creates_vector_extension_at_init() -> None:
 
 def test_postgres_credentials_come_from_generated_secret() -> None:
     env = {e["name"]: e for e in _statefulset()["spec"]["template"]["spec"]["containers"][0]["env"]}
-    for name, key in (("POSTGRES_USER", "username"), ("POSTGRES_PASSWORD", "password")):
+    for name, key in (("JOURNAL_APP_USER", "username"), ("JOURNAL_APP_PASSWORD", "password")):
         assert env[name]["valueFrom"]["secretKeyRef"] == {"name": "demo-database", "key": key}
     assert env["PGDATA"]["value"].startswith("/var/lib/postgresql/data/")
 

@@ -21,17 +21,33 @@ from journal_operator.manifests import Manifest
 DATA_MOUNT = "/var/lib/postgresql/data"
 # A subdirectory: initdb refuses a mount point that holds lost+found.
 PGDATA = f"{DATA_MOUNT}/pgdata"
-INIT_SQL = "CREATE EXTENSION IF NOT EXISTS vector;\n"
+# Run once by the image's entrypoint, as the superuser, when it initialises the data
+# directory: the extensions the migrations need, and the application role that owns the
+# database (no superuser) as which the API, the worker and the migrations connect.
+INIT_SCRIPT = """\
+# Sourced by docker-entrypoint.sh on a new data directory (JournalPlatform operator).
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \\
+  -v app_user="$JOURNAL_APP_USER" -v app_password="$JOURNAL_APP_PASSWORD" \\
+  -v app_db="$POSTGRES_DB" <<'SQL'
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L',
+              :'app_user', :'app_password')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \\gexec
+ALTER DATABASE :"app_db" OWNER TO :"app_user";
+ALTER SCHEMA public OWNER TO :"app_user";
+SQL
+"""
 COMPONENT = naming.Component.DATABASE
 
 
 def database_init_config(p: spec.Platform) -> Manifest:
-    """ConfigMap mounted at /docker-entrypoint-initdb.d: creates the vector extension."""
+    """ConfigMap mounted at /docker-entrypoint-initdb.d: extensions and the application role."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": naming.child_meta(p, COMPONENT, naming.database_init_name(p)),
-        "data": {"01-vector.sql": INIT_SQL},
+        "data": {"01-app-role.sh": INIT_SCRIPT},
     }
 
 
@@ -113,9 +129,16 @@ def _pod_spec(p: spec.Platform, managed: spec.ManagedDatabase) -> dict[str, Any]
         "image": managed.image,
         "imagePullPolicy": p.spec.images.pull_policy,
         "env": [
-            _env_secret("POSTGRES_USER", secret, secrets_mod.USERNAME_KEY),
-            _env_secret("POSTGRES_PASSWORD", secret, secrets_mod.PASSWORD_KEY),
+            # The superuser: only the first start (initdb) uses it. Optional: a database
+            # created before the application role existed has `username` as its superuser.
+            _env_secret("POSTGRES_USER", secret, secrets_mod.SUPERUSER_KEY, optional=True),
+            _env_secret(
+                "POSTGRES_PASSWORD", secret, secrets_mod.SUPERUSER_PASSWORD_KEY, optional=True
+            ),
             _env_secret("POSTGRES_DB", secret, secrets_mod.DATABASE_KEY),
+            # The application role the init script creates, owner of the database.
+            _env_secret("JOURNAL_APP_USER", secret, secrets_mod.USERNAME_KEY),
+            _env_secret("JOURNAL_APP_PASSWORD", secret, secrets_mod.PASSWORD_KEY),
             {"name": "PGDATA", "value": PGDATA},
         ],
         "ports": [{"name": "postgres", "containerPort": secrets_mod.DATABASE_PORT}],
@@ -147,8 +170,11 @@ def _pod_spec(p: spec.Platform, managed: spec.ManagedDatabase) -> dict[str, Any]
     }
 
 
-def _env_secret(name: str, secret: str, key: str) -> dict[str, Any]:
-    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+def _env_secret(name: str, secret: str, key: str, *, optional: bool = False) -> dict[str, Any]:
+    ref: dict[str, Any] = {"name": secret, "key": key}
+    if optional:
+        ref["optional"] = True
+    return {"name": name, "valueFrom": {"secretKeyRef": ref}}
 
 
 def _exec_probe(command: list[str], *, period: int, failures: int) -> dict[str, Any]:

@@ -21,6 +21,9 @@ DATABASE_PORT = 5432
 CACHE_PORT = 6379
 
 # Keys of the generated Secrets; the API's environment refers to them.
+SUPERUSER = "postgres"
+SUPERUSER_KEY = "superuser"
+SUPERUSER_PASSWORD_KEY = "superuser-password"  # noqa: S105 - a key name, not a password
 USERNAME_KEY = "username"
 PASSWORD_KEY = "password"  # noqa: S105 - a key name, not a password
 DATABASE_KEY = "database"
@@ -43,6 +46,9 @@ class GeneratedSecrets:
         jwt_previous_key: The key before the last rotation, still accepted; or None.
         jwt_previous_kid: Key id of `jwt_previous_key`; set exactly when it is.
         cache_password: Password of the managed Redis ("" without one).
+        database_superuser_password: Password of the managed PostgreSQL's superuser, which
+            only its first start uses (to create the application role); "" for a database
+            created before the application role existed, or an external one.
         known_digest: Set instead of the values by `without_values`.
     """
 
@@ -52,6 +58,7 @@ class GeneratedSecrets:
     jwt_previous_key: str | None = None
     jwt_previous_kid: str | None = None
     cache_password: str = ""
+    database_superuser_password: str = ""
     known_digest: str | None = None
 
     def __repr__(self) -> str:
@@ -93,17 +100,18 @@ def database_secret(p: spec.Platform, secrets: GeneratedSecrets) -> Manifest:
     With `cnpg` it is a `kubernetes.io/basic-auth` Secret, the type CloudNativePG expects of
     `bootstrap.initdb.secret` (the extra keys are allowed).
     """
-    manifest = _secret(
-        p,
-        naming.database_secret_name(p),
-        naming.Component.DATABASE,
-        {
-            USERNAME_KEY: DATABASE_USER,
-            PASSWORD_KEY: secrets.database_password,
-            DATABASE_KEY: DATABASE_NAME,
-            URI_KEY: database_uri(p, secrets.database_password),
-        },
-    )
+    values = {
+        USERNAME_KEY: DATABASE_USER,
+        PASSWORD_KEY: secrets.database_password,
+        DATABASE_KEY: DATABASE_NAME,
+        URI_KEY: database_uri(p, secrets.database_password),
+    }
+    if p.spec.database.mode == "managed" and secrets.database_superuser_password:
+        # Only PostgreSQL's first start reads these; the API, the worker and the migrations
+        # connect as `username`, a role that owns the database and is no superuser.
+        values[SUPERUSER_KEY] = SUPERUSER
+        values[SUPERUSER_PASSWORD_KEY] = secrets.database_superuser_password
+    manifest = _secret(p, naming.database_secret_name(p), naming.Component.DATABASE, values)
     if p.spec.database.mode == "cnpg":
         manifest["type"] = BASIC_AUTH
     return manifest
@@ -201,6 +209,11 @@ def read_generated(
         jwt_previous_key=maybe(JWT_PREVIOUS_KEY),
         jwt_previous_kid=maybe(JWT_PREVIOUS_KID_KEY),
         cache_password=decode(cache_data, PASSWORD_KEY) if cache_data else "",
+        database_superuser_password=(
+            decode(database_data, SUPERUSER_PASSWORD_KEY)
+            if database_data and SUPERUSER_PASSWORD_KEY in database_data
+            else ""
+        ),
     )
 
 
