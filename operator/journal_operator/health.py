@@ -8,6 +8,7 @@ StatefulSet, the Deployments) or its InferenceServices report Ready for their ge
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -280,12 +281,20 @@ STUCK_WAITING = frozenset(
 )
 
 
-def pod_problems(pods: Iterable[Mapping[str, Any]]) -> list[rollout.Verdict]:
+def pod_problems(
+    pods: Iterable[Mapping[str, Any]],
+    *,
+    now: str | None = None,
+    deadline_seconds: int | None = None,
+) -> list[rollout.Verdict]:
     """Why pods do not run, naming the pod and container: what ``kubectl describe`` shows.
 
     Unschedulable pods (the scheduler's message: resources, taints, volumes) and
     containers waiting in ``ImagePullBackOff``, ``ErrImagePull``, ``CrashLoopBackOff`` and
-    the like (with the last exit code of a crashing one). Each is a ``Degraded`` cause.
+    the like (with the last exit code of a crashing one). With ``now`` and
+    ``deadline_seconds``, a running pod of a Deployment or StatefulSet (PostgreSQL has no
+    progress deadline of its own) that has not been ready for longer than the deadline is a
+    stalled rollout too. Each is a ``Degraded`` cause.
     """
     found: list[rollout.Verdict] = []
     for pod in pods:
@@ -294,6 +303,16 @@ def pod_problems(pods: Iterable[Mapping[str, Any]]) -> list[rollout.Verdict]:
             continue
         name = str(meta.get("name"))
         status = pod.get("status") or {}
+        stalled = _stalled_for(pod, now=now, deadline_seconds=deadline_seconds)
+        if stalled is not None:
+            found.append(
+                rollout.Verdict(
+                    "True",
+                    "ProgressDeadlineExceeded",
+                    f"pod {name} has not been ready for {stalled} s (progressDeadlineSeconds "
+                    f"{deadline_seconds})",
+                )
+            )
         for cond in status.get("conditions") or []:
             if (
                 cond.get("type") == "PodScheduled"
@@ -322,3 +341,29 @@ def pod_problems(pods: Iterable[Mapping[str, Any]]) -> list[rollout.Verdict]:
                     message += f", {last['reason']})" if last.get("reason") else ")"
                 found.append(rollout.Verdict("True", reason, message))
     return found
+
+
+def _stalled_for(
+    pod: Mapping[str, Any], *, now: str | None, deadline_seconds: int | None
+) -> int | None:
+    # Seconds a long-running pod has been running without being ready, when past the deadline.
+    if now is None or deadline_seconds is None:
+        return None
+    owners = (pod.get("metadata") or {}).get("ownerReferences") or []
+    if any(o.get("kind") == "Job" for o in owners):
+        return None  # a Job's pod is never "ready"; its own deadline covers it
+    status = pod.get("status") or {}
+    if status.get("phase") != "Running":
+        return None
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    if ready is None or ready.get("status") == "True":
+        return None
+    since = ready.get("lastTransitionTime") or status.get("startTime")
+    if not since:
+        return None
+    elapsed = int((_parse_time(now) - _parse_time(str(since))).total_seconds())
+    return elapsed if elapsed > deadline_seconds else None
+
+
+def _parse_time(value: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -344,7 +344,11 @@ def compute(
                 + "; ".join(f"{f.kind} {f.name}: {f.message}" for f in facts.failures),
             )
         )
-    problems.extend(health.pod_problems(facts.pods))
+    problems.extend(
+        health.pod_problems(
+            facts.pods, now=now, deadline_seconds=p.spec.rollout.progress_deadline_seconds
+        )
+    )
     if rollout.stalled(progressing):
         problems.append(progressing)
     conds: dict[ConditionType, Condition] = {

@@ -237,3 +237,24 @@ def test_the_recorded_migrated_version_refuses_a_downgrade_after_the_status_is_l
         p, observe.observe([]), {"version": {"migrated": "1.1.0"}}, recorded="1.0.0"
     )
     assert newer.migrated == "1.1.0"
+
+
+def test_a_database_pod_never_ready_past_the_deadline_is_a_stalled_rollout() -> None:
+    def running(name: str, since: str, **meta: Any) -> dict[str, Any]:
+        return {
+            "metadata": {"name": name, **meta},
+            "status": {
+                "phase": "Running",
+                "conditions": [{"type": "Ready", "status": "False", "lastTransitionTime": since}],
+            },
+        }
+
+    now = "2026-01-01T01:00:00Z"
+    stuck = running("demo-postgres-0", "2026-01-01T00:45:00Z")  # 900 s, deadline 600
+    fresh = running("demo-redis-1", "2026-01-01T00:58:20Z")  # 100 s
+    job = running("demo-migrate-1-0-0-x", "2026-01-01T00:00:00Z", ownerReferences=[{"kind": "Job"}])
+    found = health.pod_problems([stuck, fresh, job], now=now, deadline_seconds=600)
+    assert [(v.reason, "demo-postgres-0" in v.message) for v in found] == [
+        ("ProgressDeadlineExceeded", True)
+    ]
+    assert "900 s" in found[0].message
