@@ -9,7 +9,9 @@ How a platform is kept reconciled:
    doorbell rings) and every ``resync_seconds`` otherwise. A daemon rather than a timer:
    a timer cannot be woken early, and drift must be repaired within seconds.
 3. Index handlers cache every child by owner (observing costs no API reads) and
-   event handlers ring the owner's doorbell. They never write to the children.
+   event handlers ring the owner's doorbell. They never write to the children, and they are
+   coroutines: Kopf runs plain functions in a thread pool, a thread hop (and in the long
+   run a malloc arena) per watch event.
 4. ``finalize_platform`` applies ``deletionPolicy`` before the children are garbage-collected.
 """
 
@@ -113,7 +115,7 @@ async def stop_operator(memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.probe(id="reconciles")
-def count_reconciles(**_: Any) -> float:
+async def count_reconciles(**_: Any) -> float:
     """Liveness detail: reconcile passes so far (the endpoint answering is the real signal)."""
     return sum(
         sample.value
@@ -281,12 +283,12 @@ class CachedChild:
         return decoded
 
 
-def _index_child(body: kopf.Body, **_: Any) -> dict[tuple[str, str], CachedChild]:
+async def _index_child(body: kopf.Body, **_: Any) -> dict[tuple[str, str], CachedChild]:
     key = _owner_key(body)
     return {key: CachedChild.of(_slim(body))} if key is not None else {}
 
 
-def _index_secret(body: kopf.Body, **_: Any) -> dict[tuple[str, str], tuple[str, str]]:
+async def _index_secret(body: kopf.Body, **_: Any) -> dict[tuple[str, str], tuple[str, str]]:
     # Only name and resourceVersion: generated values must never sit in the operator's
     # memory longer than the watch event that carried them.
     key = _owner_key(body) or _retained_owner(body)
@@ -300,7 +302,7 @@ def _retained_owner(body: kopf.Body) -> tuple[str, str] | None:
     return (str(body.metadata.namespace), str(instance)) if instance else None
 
 
-def _ring_owner(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def _ring_owner(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     key = _owner_key(body) or _retained_owner(body)
     doorbells: Doorbells | None = memo.get("doorbells")
     if key is not None and doorbells is not None:
