@@ -74,8 +74,12 @@ def test_every_variable_set_is_an_api_setting(cache: str) -> None:
 
 
 def test_reserved_names_are_api_settings_and_all_set_by_the_operator() -> None:
-    p = factories.platform()
-    set_by_operator = _env_names(_app_containers(p)[0], config.api_config(p))
+    # With every optional setting the operator manages turned on (the crisis resources
+    # file is set only when a ConfigMap is named).
+    p = factories.platform({"api": {"crisisResources": {"configMapName": "crisis-lines"}}})
+    set_by_operator = set().union(
+        *(_env_names(c, config.api_config(p)) for c in _app_containers(p))
+    )
     assert spec.RESERVED_ENV <= SETTING_NAMES
     assert set_by_operator == spec.RESERVED_ENV
 
