@@ -224,6 +224,8 @@ async def test_another_users_entry_is_a_404_like_a_missing_one(
         ({"cursor": "W10"}, "cursor"),  # base64 of "[]"
         ({"from": "2026-13-01"}, "from"),
         ({"to": "yesterday"}, "to"),
+        ({"from": "0"}, "from"),  # not read as a Unix timestamp
+        ({"to": "1700000000"}, "to"),
         ({"mood_min": "-3"}, "mood_min"),
         ({"mood_max": "99999999999999999999"}, "mood_max"),
         ({"tag": "a\x00"}, "tag"),

@@ -50,8 +50,8 @@ def _media_type(request: Request) -> str:
 
 @router.get(
     "/me/export",
+    # Documented as the JSON document (and NDJSON below); the route returns the stream.
     response_model=schemas.ExportDocument,
-    response_class=StreamingResponse,
     responses={**errors.responses(401), **LIMITED, **FORMATS},
 )
 async def export_me(

@@ -37,6 +37,7 @@ SearchText = Annotated[
     Query(min_length=1, max_length=MAX_QUERY_CHARS, description="What to look for."),
     AfterValidator(text.reject_nul),
     AfterValidator(text.reject_blank),
+    text.NOT_BLANK,
 ]
 
 

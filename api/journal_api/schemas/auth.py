@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from journal_api.schemas import text
 from journal_api.schemas import user as user_schemas
 
 
@@ -57,7 +58,12 @@ class LoginRequest(BaseModel):
     )
 
     # Not validated as an email: a malformed address simply fails to log in (same 401).
-    email: Annotated[str, Field(min_length=1, max_length=320), AfterValidator(user_schemas.no_nul)]
+    email: Annotated[
+        str,
+        Field(min_length=1, max_length=320),
+        AfterValidator(user_schemas.no_nul),
+        text.NO_NUL,
+    ]
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -85,5 +91,5 @@ class RefreshRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"refresh_token": "Jd3k…"}]})
 
     refresh_token: Annotated[
-        str, Field(min_length=1, max_length=256), AfterValidator(user_schemas.no_nul)
+        str, Field(min_length=1, max_length=256), AfterValidator(user_schemas.no_nul), text.NO_NUL
     ]

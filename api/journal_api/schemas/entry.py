@@ -7,10 +7,11 @@ ones dropped) and only then counted and measured, so `["Work", " work "]` is one
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from journal_api.schemas import analysis as analysis_schema
@@ -26,6 +27,7 @@ MAX_RAW_TAGS = 100
 Content = Annotated[
     text.PlainText,
     Field(min_length=1, max_length=MAX_CONTENT_CHARS, description="The entry text."),
+    text.NOT_BLANK,
 ]
 Title = Annotated[text.PlainText, Field(max_length=MAX_TITLE_CHARS)]
 Mood = Annotated[int, Field(ge=-2, le=2, description="Self-reported mood, -2 (low) to 2 (high).")]
@@ -38,7 +40,30 @@ Language = Literal[
     "russian", "spanish", "swedish", "turkish",
 ]  # fmt: skip
 DEFAULT_LANGUAGE: Language = "english"
-EntryDate = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day_only(value: object) -> object:
+    # Pydantic would also read "0" or 1700000000 as a Unix timestamp; the document says
+    # YYYY-MM-DD, so that is all that is accepted.
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+# The pattern states the year range in the OpenAPI document (JSON Schema has no bounds
+# for dates); `ge`/`le` are what decides.
+EntryDate = Annotated[
+    dt.date,
+    BeforeValidator(_iso_day_only),
+    Field(
+        ge=dt.date(1900, 1, 1),
+        le=dt.date(2999, 12, 31),
+        json_schema_extra={"pattern": r"^(19[0-9]{2}|2[0-9]{3})-[0-9]{2}-[0-9]{2}$"},
+    ),
+]
 
 ENTRY_EXAMPLE: dict[str, Any] = {
     "id": "0b7e3f5a-4c2d-4f7e-9a1b-2c3d4e5f6a7b",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 NUL = "\x00"
 
@@ -41,13 +41,18 @@ def reject_blank(value: str) -> str:
     return value
 
 
+# What `reject_nul` allows, stated in the OpenAPI document (the validator still decides).
+NO_NUL = Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
+# Text that `reject_nul` and `reject_blank` both allow, stated likewise.
+NOT_BLANK = Field(json_schema_extra={"pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"})
 # Storable text: no NUL characters.
-PlainText = Annotated[str, AfterValidator(reject_nul)]
+PlainText = Annotated[str, AfterValidator(reject_nul), NO_NUL]
 # A short label shown in lists (a topic name): trimmed, non-empty.
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
     AfterValidator(reject_nul),
+    NOT_BLANK,
 ]
 
 

@@ -7,6 +7,7 @@ characters) live here and are reused by `schemas/auth.py`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 import zoneinfo
 from typing import Annotated
@@ -41,9 +42,15 @@ def no_nul(value: str) -> str:
     return value
 
 
+# The rule as a pattern, so the OpenAPI document states it exactly; the check below is
+# the same expression, so the document and the server never disagree on a password.
+_LETTER, _OTHER = r"[^\W\d_]", r"[\W\d_]"
+PASSWORD_PATTERN = rf"^(?=[\s\S]*{_LETTER})(?=[\s\S]*{_OTHER})"
+
+
 def _strong_password(value: str) -> str:
-    has_letter = any(char.isalpha() for char in value)
-    has_other = any(not char.isalpha() for char in value)
+    has_letter = re.search(_LETTER, value) is not None
+    has_other = re.search(_OTHER, value) is not None
     if len(value) < PASSWORD_MIN_LENGTH or not (has_letter and has_other):
         raise ValueError(f"password too weak: needs {PASSWORD_RULE}")
     return value
@@ -63,9 +70,18 @@ TimeZone = Annotated[
     AfterValidator(_valid_timezone),
 ]
 DisplayName = Annotated[
-    str, Field(min_length=1, max_length=100), AfterValidator(_no_control_characters)
+    str,
+    Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$"),
+    AfterValidator(_no_control_characters),
 ]
-NewPassword = Annotated[str, Field(max_length=1024), AfterValidator(_strong_password)]
+NewPassword = Annotated[
+    str,
+    Field(
+        max_length=1024,
+        json_schema_extra={"minLength": PASSWORD_MIN_LENGTH, "pattern": PASSWORD_PATTERN},
+    ),
+    AfterValidator(_strong_password),
+]
 
 
 class UserPublic(BaseModel):
