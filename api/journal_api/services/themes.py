@@ -53,11 +53,18 @@ def normalised(vectors: Sequence[Sequence[float]] | Matrix) -> Matrix:
     return x / np.where(norms == 0, 1.0, norms)
 
 
+def _squared_distances(x: Matrix, centroids: Matrix) -> Matrix:
+    # |x - c|^2 = |x|^2 - 2 x.c + |c|^2: one matrix product instead of an N x k x 384 array.
+    products = x @ centroids.T
+    squared = (x * x).sum(axis=1)[:, None] - 2.0 * products + (centroids * centroids).sum(axis=1)
+    return np.maximum(squared, 0.0)
+
+
 def _seeds(x: Matrix, k: int, rng: np.random.Generator) -> Matrix:
     # k-means++: each next seed drawn with probability proportional to its squared distance.
     centroids = [x[rng.integers(len(x))]]
     for _ in range(1, k):
-        distance = np.min(((x[:, None, :] - np.asarray(centroids)[None]) ** 2).sum(-1), axis=1)
+        distance = _squared_distances(x, np.asarray(centroids)).min(axis=1)
         total = distance.sum()
         pick = rng.choice(len(x), p=distance / total) if total > 0 else rng.integers(len(x))
         centroids.append(x[pick])
@@ -71,7 +78,7 @@ def kmeans(
     centroids = _seeds(x, k, rng)
     labels = np.zeros(len(x), dtype=np.int64)
     for iteration in range(MAX_ITERATIONS):
-        distance = ((x[:, None, :] - centroids[None]) ** 2).sum(-1)
+        distance = _squared_distances(x, centroids)
         new = distance.argmin(axis=1)
         if iteration > 0 and np.array_equal(new, labels):
             break
@@ -86,9 +93,17 @@ def kmeans(
     return labels, centroids, inertia
 
 
-def silhouette(x: Matrix, labels: npt.NDArray[np.int64]) -> float:
-    """Mean silhouette with cosine distance (x is L2-normalised); singletons score 0."""
-    distance = np.clip(1.0 - x @ x.T, 0.0, 2.0)
+def cosine_distances(x: Matrix) -> Matrix:
+    """Pairwise cosine distances of L2-normalised rows."""
+    return np.clip(1.0 - x @ x.T, 0.0, 2.0)
+
+
+def silhouette(x: Matrix, labels: npt.NDArray[np.int64], distance: Matrix | None = None) -> float:
+    """Mean silhouette with cosine distance (x is L2-normalised); singletons score 0.
+
+    ``distance``: `cosine_distances(x)`, when the caller scores several labellings of x.
+    """
+    distance = cosine_distances(x) if distance is None else distance
     clusters = np.unique(labels)
     if len(clusters) < 2:
         return 0.0
@@ -106,11 +121,12 @@ def silhouette(x: Matrix, labels: npt.NDArray[np.int64]) -> float:
 def cluster(x: Matrix) -> Clustering | None:
     """The best k by silhouette, or None when there are too few entries to try any k."""
     best: Clustering | None = None
+    distance = cosine_distances(x)
     for k in range(2, min(MAX_K, len(x) // MIN_CLUSTER) + 1):
         rng = np.random.default_rng(SEED)
         runs = [kmeans(x, k, rng) for _ in range(N_INIT)]
         labels, centroids, _ = min(runs, key=lambda run: run[2])
-        score = silhouette(x, labels)
+        score = silhouette(x, labels, distance)
         if best is None or score > best.silhouette:
             best = Clustering(labels, normalised(centroids), score)
     return best
