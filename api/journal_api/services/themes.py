@@ -55,9 +55,10 @@ def normalised(vectors: Sequence[Sequence[float]] | Matrix) -> Matrix:
 
 def _squared_distances(x: Matrix, centroids: Matrix) -> Matrix:
     # |x - c|^2 = |x|^2 - 2 x.c + |c|^2: one matrix product instead of an N x k x 384 array.
-    products = x @ centroids.T
-    squared = (x * x).sum(axis=1)[:, None] - 2.0 * products + (centroids * centroids).sum(axis=1)
-    return np.maximum(squared, 0.0)
+    products: Matrix = x @ centroids.T
+    squared: Matrix = (x * x).sum(axis=1)[:, None] - 2.0 * products
+    squared += (centroids * centroids).sum(axis=1)
+    return np.maximum(squared, 0.0, out=squared)
 
 
 def _seeds(x: Matrix, k: int, rng: np.random.Generator) -> Matrix:
