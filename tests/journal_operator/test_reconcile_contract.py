@@ -131,20 +131,43 @@ def test_operator_built_api_and_migrations_run_against_real_servers(
     secret = k8s_cluster.get("secret", "contract-database", namespace=k8s_namespace)["data"]
     user = base64.b64decode(secret["username"]).decode()
     password = base64.b64decode(secret["password"]).decode()
-    init_sql = k8s_cluster.get("configmap", "contract-postgres-init", namespace=k8s_namespace)[
+    init_files = k8s_cluster.get("configmap", "contract-postgres-init", namespace=k8s_namespace)[
         "data"
     ]
 
-    # What the PostgreSQL container does on a new volume: the user, then the init scripts.
+    # What the PostgreSQL image does on a new volume: initdb creates POSTGRES_DB as the
+    # superuser, then runs each init file (a shell script sourced, SQL through psql).
     database = f"contract_{uuid.uuid4().hex[:8]}"
+    postgres_server.psql(f'CREATE DATABASE "{database}"')
+    # The session's server outlives this platform: a role of that name left by an earlier
+    # test gets this platform's password, as the script gives it on a fresh volume.
     escaped = password.replace("'", "''")
     postgres_server.psql(
-        f"DO $$ BEGIN CREATE ROLE \"{user}\" LOGIN PASSWORD '{escaped}'; "
-        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN "
+        f"EXECUTE format('ALTER ROLE %I PASSWORD %L', '{user}', '{escaped}'); END IF; END $$"
     )
-    postgres_server.psql(f'CREATE DATABASE "{database}" OWNER "{user}"')
-    for sql in init_sql.values():
-        postgres_server.psql(sql, database=database)
+    image_env = {
+        "POSTGRES_USER": "postgres",  # the test server's superuser
+        "POSTGRES_DB": database,
+        "JOURNAL_APP_USER": user,
+        "JOURNAL_APP_PASSWORD": password,
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(postgres_server.port),
+        "PATH": f"{postgres_server.bin_dir}:/usr/bin:/bin",
+    }
+    for name, content in sorted(init_files.items()):
+        if name.endswith(".sh"):
+            ran = subprocess.run(
+                ["bash", "-c", content],
+                env=image_env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert ran.returncode == 0, f"{name}: {ran.stderr}"
+        else:
+            postgres_server.psql(content, database=database)
     hosts = {
         f"contract-postgres.{k8s_namespace}.svc": f"127.0.0.1:{postgres_server.port}",
         f"contract-redis.{k8s_namespace}.svc": f"127.0.0.1:{redis_server.port}",
