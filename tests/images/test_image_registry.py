@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from journal_operator import spec as spec_mod
 
@@ -67,15 +66,6 @@ def test_make_takes_registry_and_tag() -> None:
         "mirror.example:5000/team/journal-operator:9.8.7",
         "mirror.example:5000/team/journal-inference:9.8.7",
     ]
-
-
-@pytest.fixture(scope="module")
-def helm(tmp_path_factory: pytest.TempPathFactory) -> helm_support.Helm:
-    try:
-        binary = helm_support.helm_binary()
-    except helm_support.HelmUnavailableError as exc:
-        pytest.skip(f"no Helm v3 binary: {exc}")
-    return helm_support.Helm(binary, home=tmp_path_factory.mktemp("helm-home"))
 
 
 def _render(helm: helm_support.Helm, chart_dir: Path, tmp: Path, values: dict[str, Any]) -> Any:
