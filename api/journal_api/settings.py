@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     # A claimed job is another worker's to take once its lease runs out (a crashed
     # worker); the liveness probe also fails when the loop stalls this long.
     worker_lease_seconds: int = Field(default=120, ge=1)
+    # A user's themes are recomputed this long after the first of a burst of analyses
+    # (or a deletion), so the burst costs one clustering.
+    themes_refresh_delay_seconds: float = Field(default=30.0, ge=0)
     # `GET /healthz` and `GET /metrics` of the worker; 0 turns the listener off.
     worker_health_port: int = Field(default=8001, ge=0, le=65535)
     # Refresh tokens expired or revoked longer ago than this are deleted, periodically.

@@ -43,6 +43,7 @@ from journal_api.models import job as job_model
 from journal_api.repositories import jobs as jobs_repo
 from journal_api.services import analysis as analysis_service
 from journal_api.services import jobs as jobs_service
+from journal_api.services import user_cache
 
 logger = logging.getLogger(__name__)
 # How often periodic jobs are checked for (a cheap no-op insert when they exist).
@@ -68,6 +69,8 @@ class Worker:
         name: the `locked_by` of this worker's claims.
         analyzer: runs `entry.analyze` jobs; None leaves them queued (no model server).
         listener: wakes the loop when a job is queued (`wakeup.py`); None polls only.
+        cache: whose per-user generation is bumped after a job that changes cached
+            reads (`services/jobs.INVALIDATE_USER_CACHE`); None skips that.
     """
 
     def __init__(
@@ -80,8 +83,10 @@ class Worker:
         name: str | None = None,
         analyzer: analysis_service.Analyzer | None = None,
         listener: wakeup.Listener | None = None,
+        cache: cache_module.Cache | None = None,
     ) -> None:
         self.settings = settings
+        self._cache = cache
         self.listener = listener
         self.analyzer = analyzer
         self.name = name or worker_name()
@@ -213,6 +218,12 @@ class Worker:
                 await handler(session, job, self.settings)
                 await self._finish(session, job)
                 await session.commit()
+            if (
+                self._cache is not None
+                and job.user_id is not None
+                and job.kind in jobs_service.INVALIDATE_USER_CACHE
+            ):
+                await user_cache.invalidate(self._cache, user_id=job.user_id)
             result = "done"
         except Exception as exc:  # any handler failure is recorded on the job
             result = await self._record_failure(job, exc)
@@ -270,7 +281,8 @@ async def serve(settings: settings_module.Settings) -> None:
     engine = db.make_engine(settings)
     sessionmaker = db.make_sessionmaker(engine)
     metrics = metrics_module.WorkerMetrics()
-    # Only to invalidate cached reads after an analysis lands; its counters go unserved.
+    # Only to invalidate cached reads after an analysis or a themes refresh lands; its
+    # counters go unserved.
     cache = cache_module.Cache(
         settings.redis_url,
         metrics=metrics_module.Metrics(),
@@ -287,7 +299,12 @@ async def serve(settings: settings_module.Settings) -> None:
         logger.warning("JOURNAL_API_INFERENCE_URL is not set: analysis jobs stay queued")
     listener = wakeup.Listener(settings.database_url)
     worker = Worker(
-        settings, sessionmaker=sessionmaker, metrics=metrics, analyzer=analyzer, listener=listener
+        settings,
+        sessionmaker=sessionmaker,
+        metrics=metrics,
+        analyzer=analyzer,
+        listener=listener,
+        cache=cache,
     )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

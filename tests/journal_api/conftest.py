@@ -161,6 +161,7 @@ async def analysis_worker(
             metrics=metrics_module.WorkerMetrics(),
             analyzer=analyzer,
             listener=listener,
+            cache=app.state.cache,
         )
     finally:
         await client.aclose()

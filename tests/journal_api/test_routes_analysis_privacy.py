@@ -3,7 +3,7 @@
 - the personal export carries every entry's analysis (status, emotions, sentiment,
   model version), exactly as the entry itself shows it, and no raw embedding vector;
 - deleting an entry deletes its analysis and embedding;
-- deleting the account deletes every analysis, embedding and queued analysis job.
+- deleting the account deletes every analysis, embedding, queued job and stored theme.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ async def left_behind(app: FastAPI, user_id: uuid.UUID) -> dict[str, Any]:
                     "(SELECT count(*) FROM entry_analyses WHERE user_id = :u "
                     " AND embedding IS NOT NULL) AS embeddings, "
                     "(SELECT count(*) FROM jobs WHERE user_id = :u) AS jobs, "
+                    "(SELECT count(*) FROM theme_snapshots WHERE user_id = :u) AS themes, "
                     "(SELECT count(*) FROM entries WHERE user_id = :u) AS entries"
                 ),
                 {"u": user_id},
@@ -83,16 +84,23 @@ async def test_deleting_an_entry_or_the_account_deletes_analyses_embeddings_and_
     async with analysis_worker(analysis_settings, analysis_app) as worker:
         await drain(worker)
     await write(analysis_client, user, "Still queued when the account goes.")
+    response = await analysis_client.get("/api/v1/insights/themes?entries=10", headers=user.headers)
+    assert response.status_code == 200
+    response = await analysis_client.get("/api/v1/insights/themes", headers=user.headers)
+    assert response.status_code == 200
     assert await left_behind(analysis_app, user.id) == {
         "analyses": 4,
         "embeddings": 3,
-        "jobs": 1,
+        "jobs": 2,  # the new entry's analysis, and the themes refresh after the others'
+        "themes": 1,
         "entries": 4,
     }
 
     response = await analysis_client.delete(f"{ENTRIES}/{doomed}", headers=user.headers)
     assert response.status_code == 204
     assert (await left_behind(analysis_app, user.id))["analyses"] == 3
+    response = await analysis_client.get("/api/v1/insights/themes", headers=user.headers)
+    assert response.status_code == 200
 
     response = await analysis_client.request(
         "DELETE",
@@ -105,6 +113,7 @@ async def test_deleting_an_entry_or_the_account_deletes_analyses_embeddings_and_
         "analyses": 0,
         "embeddings": 0,
         "jobs": 0,
+        "themes": 0,
         "entries": 0,
     }
     assert (await left_behind(analysis_app, other.id))["embeddings"] == 1

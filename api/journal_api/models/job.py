@@ -29,6 +29,9 @@ class Kind:
     # An entry was written or its text edited: analyse it with the model server
     # (`services/analysis.py`; payload {"entry_id"}, one live job per entry).
     ANALYZE_ENTRY = "entry.analyze"
+    # Analyses were stored, or an entry deleted: recompute the user's stored themes
+    # (`services/themes.refresh`; one live job per user, delayed to cover a burst).
+    REFRESH_THEMES = "themes.refresh"
     # Periodic, scheduled by the worker itself: delete long-dead refresh tokens.
     PURGE_EXPIRED_TOKENS = "tokens.purge_expired"
 
@@ -42,6 +45,11 @@ def refresh_search_terms_key(user_id: uuid.UUID) -> str:
     """The dedupe key of a user's vocabulary refresh: at most one live job per user (one
     prune covers every edit made before it runs)."""
     return f"{Kind.REFRESH_SEARCH_TERMS}:{user_id}"
+
+
+def refresh_themes_key(user_id: uuid.UUID) -> str:
+    """The dedupe key of a user's themes refresh: at most one live job per user."""
+    return f"{Kind.REFRESH_THEMES}:{user_id}"
 
 
 class Status:

@@ -1,6 +1,7 @@
 """Reads a user's analysed entries for the insights that need more than the per-day
 aggregates: the words, tags and topics of the entries of two windows (`services/shifts.py`
-explains a shift with them) and the most recent embeddings (`services/themes.py`).
+explains a shift with them) and the most recent embeddings (`services/themes.py`), with a
+fingerprint of those.
 
 Both reads are bounded (`limit`) and scoped to one user; local days are the analyses'
 `local_day`, the same days `emotion_days` counts them under.
@@ -38,6 +39,24 @@ _RECENT_SQL = text(
     WHERE e.user_id = :user_id AND a.status = 'done' AND a.embedding IS NOT NULL
     ORDER BY e.created_at DESC, e.id DESC
     LIMIT :limit
+    """
+)
+
+# The same entries as `_RECENT_SQL`, hashed by what clustering and its labels read: a
+# new, deleted or edited entry, or a new analysis, changes it.
+_FINGERPRINT_SQL = text(
+    """
+    SELECT encode(sha256(convert_to(coalesce(string_agg(
+             r.id::text || ':' || r.updated_at::text || ':' || r.analyzed_at::text, ','
+             ORDER BY r.created_at DESC, r.id DESC), ''), 'UTF8')), 'hex')
+    FROM (
+      SELECT e.id, e.created_at, e.updated_at, a.analyzed_at
+      FROM entries e
+      JOIN entry_analyses a ON a.entry_id = e.id
+      WHERE e.user_id = :user_id AND a.status = 'done' AND a.embedding IS NOT NULL
+      ORDER BY e.created_at DESC, e.id DESC
+      LIMIT :limit
+    ) r
     """
 )
 
@@ -98,6 +117,12 @@ async def most_recent(session: AsyncSession, *, user_id: uuid.UUID, limit: int) 
         Embedded(row.id, row.title, row.content, row.entry_date, tuple(row.embedding))
         for row in rows
     ]
+
+
+async def fingerprint(session: AsyncSession, *, user_id: uuid.UUID, limit: int) -> str:
+    """A hash of the entries `most_recent` would read now (without reading them)."""
+    value = await session.scalar(_FINGERPRINT_SQL, {"user_id": user_id, "limit": limit})
+    return str(value)
 
 
 def texts(entries: Sequence[Analysed | Embedded]) -> list[str]:

@@ -101,16 +101,19 @@ async def enqueue(
     user_id: uuid.UUID | None = None,
     payload: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
+    delay: dt.timedelta | None = None,
 ) -> None:
     """Queue a job in the caller's transaction; it exists if and only if that commits.
 
     With a ``dedupe_key``, nothing is queued while a job with that key is queued or
     running (the caller's own write must make the running one notice; see
-    `services/analysis.py`).
+    `services/analysis.py`). With a ``delay``, the job is due that long after now.
     """
     statement = insert(job_model.Job).values(
         id=uuid.uuid4(), kind=kind, user_id=user_id, payload=payload or {}, dedupe_key=dedupe_key
     )
+    if delay is not None:
+        statement = statement.values(run_after=func.now() + delay)
     if dedupe_key is not None:
         statement = statement.on_conflict_do_nothing(
             index_elements=["dedupe_key"],

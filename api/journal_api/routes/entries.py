@@ -329,7 +329,17 @@ async def update_entry(
     responses=errors.responses(401, 404),
 )
 async def delete_entry(
-    entry: OwnedEntry, user: deps.CurrentUser, session: deps.SessionDep, cache: deps.CacheDep
+    entry: OwnedEntry,
+    user: deps.CurrentUser,
+    session: deps.SessionDep,
+    cache: deps.CacheDep,
+    settings: deps.SettingsDep,
 ) -> None:
     """Delete one of your entries."""
-    await entries_service.delete(session, cache, user=user, entry=entry)
+    await entries_service.delete(
+        session,
+        cache,
+        user=user,
+        entry=entry,
+        themes_delay=dt.timedelta(seconds=settings.themes_refresh_delay_seconds),
+    )

@@ -26,7 +26,7 @@ MAX_DAYS = 3650
 MAX_EMOTION_DAYS = 730
 RECENT_DAYS, MIN_RECENT_DAYS, MAX_RECENT_DAYS = 14, 7, 90
 BASELINE_DAYS, MIN_BASELINE_DAYS, MAX_BASELINE_DAYS = 28, 7, 365
-THEME_ENTRIES, MIN_THEME_ENTRIES, MAX_THEME_ENTRIES = 300, 10, 1000
+MIN_THEME_ENTRIES, MAX_THEME_ENTRIES = 10, 1000
 JSON = "application/json"
 
 
@@ -147,11 +147,13 @@ async def theme_insights(
             le=MAX_THEME_ENTRIES,
             description="How many of your most recent analysed entries to cluster.",
         ),
-    ] = THEME_ENTRIES,
+    ] = themes_service.DEFAULT_ENTRIES,
 ) -> Response:
     """Recurring themes: your most recent analysed entries clustered by meaning (k-means
     on their embeddings, k chosen by silhouette), each labelled with its most
-    characteristic words and shown with the entries nearest its centre."""
+    characteristic words and shown with the entries nearest its centre. With the default
+    `entries`, the themes are those the worker computed shortly after your latest
+    analyses (`computed_at`)."""
     body = await themes_service.theme_insights(
         lambda: deps.open_session(request),
         cache,

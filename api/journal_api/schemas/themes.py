@@ -34,6 +34,10 @@ class ThemesPublic(BaseModel):
 
     status: Literal["ok", "not_enough_data", "no_clear_themes"]
     message: str
+    computed_at: dt.datetime = Field(
+        description="When these themes were computed. For the default `entries`, the "
+        "worker recomputes them shortly after new analyses are stored."
+    )
     entries: int = Field(description="Entries clustered (the most recent analysed ones).")
     max_entries: int
     min_entries: int

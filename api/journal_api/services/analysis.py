@@ -225,6 +225,7 @@ class Analyzer:
         worker: str,
     ) -> dict[uuid.UUID, str]:
         results: dict[uuid.UUID, str] = {}
+        analysed_users: set[uuid.UUID] = set()
         model_name, model_version = model
         async with self._sessionmaker() as session:
             for item, outcome, screening in zip(work, outcomes, screenings, strict=True):
@@ -257,7 +258,12 @@ class Analyzer:
                             details=verdict["crisis_screening"],
                         )
                     result = DONE
+                    if stored:
+                        analysed_users.add(item.pending.user_id)
                 results[item.job.id] = await self._settle(session, item, stored, result, worker)
+            delay = dt.timedelta(seconds=self.settings.themes_refresh_delay_seconds)
+            for user_id in analysed_users:
+                await jobs_service.queue_themes_refresh(session, user_id=user_id, delay=delay)
             await session.commit()
         await self._invalidate({item.pending.user_id for item in work})
         return results

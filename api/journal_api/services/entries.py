@@ -30,10 +30,12 @@ from journal_api.repositories import analyses as analyses_repo
 from journal_api.repositories import entries as entries_repo
 from journal_api.repositories import jobs as jobs_repo
 from journal_api.repositories import search as search_repo
+from journal_api.repositories import theme_snapshots
 from journal_api.repositories import topics as topics_repo
 from journal_api.repositories import usage as usage_repo
 from journal_api.schemas import entry as entry_schema
 from journal_api.schemas import user as user_schema
+from journal_api.services import jobs as jobs_service
 from journal_api.services import user_cache
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -222,6 +224,8 @@ async def update(
         # finished and deleted its job, so the enqueue below is not swallowed.
         await analyses_repo.reset(session, entry=entry)
         await _queue_analysis(session, entry=entry)
+        # Its old text must not be shown as a theme's excerpt; its analysis refreshes them.
+        await theme_snapshots.discard(session, user_id=user.id)
     await _commit(session)
     await user_cache.invalidate(cache, user_id=user.id)
     return entry
@@ -233,10 +237,15 @@ async def delete(
     *,
     user: user_schema.AuthUser,
     entry: entry_model.Entry,
+    themes_delay: dt.timedelta = dt.timedelta(0),
 ) -> None:
+    """Delete the entry; its user's themes are recomputed ``themes_delay`` later."""
     await entries_repo.delete(session, entry=entry)
     await jobs_repo.discard_queued(session, dedupe_key=job_model.analyze_entry_key(entry.id))
     await search_repo.hold_vocabulary(session, user_id=user.id)
     await _queue_refresh(session, user_id=user.id)
+    # A deleted entry's excerpt must not be shown as a theme's representative.
+    await theme_snapshots.discard(session, user_id=user.id)
+    await jobs_service.queue_themes_refresh(session, user_id=user.id, delay=themes_delay)
     await session.commit()
     await user_cache.invalidate(cache, user_id=user.id)

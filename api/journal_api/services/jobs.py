@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 
 from journal_api import settings as settings_module
@@ -19,6 +20,7 @@ from journal_api.repositories import jobs as jobs_repo
 from journal_api.repositories import login_failures as login_failures_repo
 from journal_api.repositories import search as search_repo
 from journal_api.repositories import tokens as tokens_repo
+from journal_api.services import themes as themes_service
 from sqlalchemy.ext.asyncio import AsyncSession
 
 logger = logging.getLogger(__name__)
@@ -63,8 +65,37 @@ async def purge_expired_tokens(
     logger.info("decayed login failure counts purged", extra={"removed": decayed})
 
 
+async def refresh_themes(
+    session: AsyncSession, job: jobs_repo.ClaimedJob, settings: settings_module.Settings
+) -> None:
+    """Recompute the user's stored themes (`services/themes.refresh`)."""
+    if job.user_id is None:
+        raise PermanentJobError("themes.refresh needs a user_id")
+    stored = await themes_service.refresh(session, user_id=job.user_id)
+    logger.info("themes refreshed", extra={"user_id": str(job.user_id), "stored": stored})
+
+
+async def queue_themes_refresh(
+    session: AsyncSession, *, user_id: uuid.UUID, delay: dt.timedelta
+) -> None:
+    """Queue the user's themes refresh, due after ``delay``, in the caller's transaction,
+    unless one is live (a queued one covers this change too; a running one checks)."""
+    await jobs_repo.enqueue(
+        session,
+        kind=job_model.Kind.REFRESH_THEMES,
+        user_id=user_id,
+        dedupe_key=job_model.refresh_themes_key(user_id),
+        delay=delay,
+    )
+
+
+# Kinds whose success changes what a user's cached reads would answer: the worker bumps
+# the user's cache generation after committing one.
+INVALIDATE_USER_CACHE = frozenset({job_model.Kind.REFRESH_THEMES})
+
 HANDLERS: dict[str, Handler] = {
     job_model.Kind.REFRESH_SEARCH_TERMS: refresh_search_terms,
+    job_model.Kind.REFRESH_THEMES: refresh_themes,
     job_model.Kind.PURGE_EXPIRED_TOKENS: purge_expired_tokens,
 }
 

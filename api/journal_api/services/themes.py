@@ -10,14 +10,22 @@
    against the other clusters' (`services/terms.py`), and shown with the entries nearest
    to its centroid.
 
-numpy only, off the event loop; the body is cached per user (every write and stored
-analysis makes it stale). Called by `routes/insights.py`.
+numpy only, off the event loop. Clustering a year of entries takes most of a second,
+so for the default `DEFAULT_ENTRIES` the worker computes the body a little after new
+analyses land (`refresh`, the `themes.refresh` job) and stores it
+(`models/theme_snapshot.py`); a read serves that snapshot, or computes and stores it when
+there is none (a first read, or right after an entry was deleted or its text edited).
+Any other size is computed per read. Either way the body is cached per user in Redis
+(every write and stored analysis makes it stale). Called by `routes/insights.py` and
+`services/jobs.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
+import uuid
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -26,12 +34,15 @@ from journal_api import metrics as metrics_module
 from journal_api.clients import cache as cache_module
 from journal_api.clients import gate
 from journal_api.repositories import analysed_entries
+from journal_api.repositories import theme_snapshots as snapshots
 from journal_api.schemas import themes as schemas
 from journal_api.schemas import user as user_schema
 from journal_api.services import terms, user_cache
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Matrix = npt.NDArray[np.float64]
+DEFAULT_ENTRIES = 300  # the size the worker keeps computed (`GET /insights/themes` default)
+REFRESH_ATTEMPTS = 3
 MIN_ENTRIES = 10
 MAX_K = 8
 MIN_CLUSTER = 4  # entries per cluster, on average, for a k to be tried
@@ -170,10 +181,11 @@ def themes_of(
 
 
 def find_themes(
-    entries: Sequence[analysed_entries.Embedded], *, max_entries: int
+    entries: Sequence[analysed_entries.Embedded], *, max_entries: int, computed_at: dt.datetime
 ) -> schemas.ThemesPublic:
     """The body for ``entries`` (the most recent first). CPU-bound: run it in a thread."""
     common = {
+        "computed_at": computed_at,
         "entries": len(entries),
         "max_entries": max_entries,
         "min_entries": MIN_ENTRIES,
@@ -206,6 +218,76 @@ def find_themes(
     )
 
 
+class ThemesChangedError(Exception):
+    """The user's entries kept changing while their themes were computed: try later."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Computed:
+    body: bytes
+    fingerprint: str
+    computed_at: dt.datetime
+
+
+async def _read(
+    session: AsyncSession, *, user_id: uuid.UUID, max_entries: int
+) -> tuple[str, list[analysed_entries.Embedded]]:
+    # The fingerprint is read first: if an entry changes before the entries are read, the
+    # stored fingerprint is the older one and the next refresh computes again.
+    fingerprint = await analysed_entries.fingerprint(session, user_id=user_id, limit=max_entries)
+    entries = await analysed_entries.most_recent(session, user_id=user_id, limit=max_entries)
+    return fingerprint, entries
+
+
+async def _cluster(
+    read: tuple[str, list[analysed_entries.Embedded]], *, max_entries: int
+) -> _Computed:
+    fingerprint, entries = read
+    computed_at = dt.datetime.now(dt.UTC)
+    body = await asyncio.to_thread(
+        find_themes, entries, max_entries=max_entries, computed_at=computed_at
+    )
+    return _Computed(body.model_dump_json().encode(), fingerprint, computed_at)
+
+
+async def _store(session: AsyncSession, *, user_id: uuid.UUID, computed: _Computed) -> None:
+    await snapshots.put(
+        session,
+        user_id=user_id,
+        max_entries=DEFAULT_ENTRIES,
+        body=computed.body,
+        fingerprint=computed.fingerprint,
+        computed_at=computed.computed_at,
+    )
+
+
+async def refresh(session: AsyncSession, *, user_id: uuid.UUID) -> bool:
+    """Recompute the user's stored themes, unless the entries they cluster are unchanged;
+    the caller commits. Whether a new snapshot was stored.
+
+    Raises:
+        ThemesChangedError: the entries changed during each of `REFRESH_ATTEMPTS` computations
+            (a running refresh swallows the jobs queued meanwhile, so it must not store a
+            body older than the entries).
+    """
+    stored = await snapshots.get(session, user_id=user_id)
+    limit = DEFAULT_ENTRIES
+    for _ in range(REFRESH_ATTEMPTS):
+        read = await _read(session, user_id=user_id, max_entries=limit)
+        if stored is not None and stored.fingerprint == read[0]:
+            return False
+        computed = await _cluster(read, max_entries=limit)
+        # Stored first, checked after: the row stays locked until the caller commits, so
+        # a deletion either committed before the check (seen: computed again) or clears
+        # the row after this commits.
+        await _store(session, user_id=user_id, computed=computed)
+        if computed.fingerprint == await analysed_entries.fingerprint(
+            session, user_id=user_id, limit=limit
+        ):
+            return True
+    raise ThemesChangedError(f"entries changed during each of {REFRESH_ATTEMPTS} clusterings")
+
+
 async def theme_insights(
     sessions: Callable[[], AsyncSession],
     cache: cache_module.Cache,
@@ -217,7 +299,8 @@ async def theme_insights(
     resource: str,
     prefetch: gate.Prefetch | None,
 ) -> bytes:
-    """The JSON body of the user's themes, from the cache when fresh.
+    """The JSON body of the user's themes: from the cache when fresh, else the stored
+    snapshot (default size), else computed now (and stored, for the default size).
 
     Args:
         sessions: opens a session, only on a cache miss.
@@ -234,9 +317,20 @@ async def theme_insights(
     )
     if cached.body is not None:
         return cached.body
-    async with sessions() as session:
-        entries = await analysed_entries.most_recent(session, user_id=user.id, limit=max_entries)
-    body = await asyncio.to_thread(find_themes, entries, max_entries=max_entries)
-    payload = body.model_dump_json().encode()
+    payload: bytes | None = None
+    if max_entries == DEFAULT_ENTRIES:
+        async with sessions() as session:
+            snapshot = await snapshots.get(session, user_id=user.id)
+        if snapshot is not None and snapshot.max_entries == max_entries:
+            payload = snapshot.body
+    if payload is None:
+        async with sessions() as session:
+            read = await _read(session, user_id=user.id, max_entries=max_entries)
+        computed = await _cluster(read, max_entries=max_entries)
+        payload = computed.body
+        if max_entries == DEFAULT_ENTRIES:
+            async with sessions() as session:
+                await _store(session, user_id=user.id, computed=computed)
+                await session.commit()
     await user_cache.store(cache, cached, body=payload, ttl=ttl)
     return payload

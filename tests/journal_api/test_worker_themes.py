@@ -1,0 +1,177 @@
+"""Themes computed by the worker and served from the stored snapshot, on entries analysed
+by the real worker and model server:
+
+- stored analyses queue one `themes.refresh` per user; the worker's refresh stores the
+  themes, and `GET /insights/themes` serves them (computed before the request) without
+  clustering again; a refresh with nothing changed stores nothing;
+- a refresh landing after a read was cached makes the next read show it (the worker bumps
+  the user's cache generation);
+- deleting an entry, or editing its text, removes the snapshot in the same transaction:
+  the next read never shows the entry's old excerpt, and the refresh the deletion queued
+  stores themes without it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import httpx
+from fastapi import FastAPI
+from journal_api import settings as settings_module
+from journal_api.repositories import theme_snapshots
+from journal_api.services import themes as themes_service
+from sqlalchemy import text
+
+from tests.journal_api.conftest import MakeUser, TestUser, analysis_worker, drain
+from tests.journal_api.test_routes_insights_themes import BAKING, CYCLING, THEMES
+
+
+def immediate(settings: settings_module.Settings) -> settings_module.Settings:
+    return settings.model_copy(update={"themes_refresh_delay_seconds": 0.0})
+
+
+async def write(client: httpx.AsyncClient, user: TestUser, texts: tuple[str, ...]) -> list[str]:
+    ids = []
+    for content in texts:
+        response = await client.post(
+            "/api/v1/entries", json={"content": content}, headers=user.headers
+        )
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
+async def refresh_jobs(app: FastAPI, user: TestUser) -> list[dt.datetime]:
+    async with app.state.sessionmaker() as session:
+        rows = await session.execute(
+            text("SELECT run_after FROM jobs WHERE kind = 'themes.refresh' AND user_id = :u"),
+            {"u": user.id},
+        )
+        return [row.run_after for row in rows]
+
+
+async def snapshot(app: FastAPI, user: TestUser) -> theme_snapshots.Snapshot | None:
+    async with app.state.sessionmaker() as session:
+        return await theme_snapshots.get(session, user_id=user.id)
+
+
+def representatives(body: dict[str, object]) -> set[str]:
+    themes = body["themes"]
+    assert isinstance(themes, list)
+    return {r["id"] for theme in themes for r in theme["representatives"]}
+
+
+async def test_worker_stores_themes_that_reads_serve(
+    analysis_settings: settings_module.Settings,
+    analysis_app: FastAPI,
+    analysis_client: httpx.AsyncClient,
+    make_analysis_user: MakeUser,
+) -> None:
+    user = await make_analysis_user()
+    await write(analysis_client, user, BAKING + CYCLING)
+    # With the default delay the refresh waits, one job for the whole burst.
+    async with analysis_worker(analysis_settings, analysis_app) as worker:
+        await drain(worker)
+    [due] = await refresh_jobs(analysis_app, user)
+    assert due > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=10)
+    assert await snapshot(analysis_app, user) is None
+
+    await make_due(analysis_app, user)
+    async with analysis_worker(immediate(analysis_settings), analysis_app) as worker:
+        await drain(worker)
+    assert await refresh_jobs(analysis_app, user) == []
+    stored = await snapshot(analysis_app, user)
+    assert stored is not None
+    assert stored.max_entries == themes_service.DEFAULT_ENTRIES
+
+    before_read = dt.datetime.now(dt.UTC)
+    response = await analysis_client.get(THEMES, headers=user.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["status"], body["k"], body["entries"]) == ("ok", 2, 16), body
+    # Served as the worker stored it, not clustered for this request.
+    assert response.content == stored.body
+    assert dt.datetime.fromisoformat(body["computed_at"]) < before_read
+
+    # Nothing changed: a refresh keeps the snapshot.
+    async with analysis_app.state.sessionmaker() as session:
+        assert await themes_service.refresh(session, user_id=user.id) is False
+
+
+async def make_due(app: FastAPI, user: TestUser) -> None:
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            text(
+                "UPDATE jobs SET run_after = now() WHERE kind = 'themes.refresh' AND user_id = :u"
+            ),
+            {"u": user.id},
+        )
+        await session.commit()
+
+
+async def test_a_refresh_replaces_a_cached_read(
+    analysis_settings: settings_module.Settings,
+    analysis_app: FastAPI,
+    analysis_client: httpx.AsyncClient,
+    make_analysis_user: MakeUser,
+) -> None:
+    user = await make_analysis_user()
+    await write(analysis_client, user, BAKING + CYCLING)
+    async with analysis_worker(immediate(analysis_settings), analysis_app) as worker:
+        await drain(worker)
+    await write(analysis_client, user, (BAKING[0] + " Again, with rye.",))
+    async with analysis_worker(analysis_settings, analysis_app) as worker:
+        await drain(worker)  # analysed; its themes refresh waits
+
+    cached = await analysis_client.get(THEMES, headers=user.headers)
+    assert cached.json()["entries"] == 16  # the snapshot before the new entry
+    assert (await analysis_client.get(THEMES, headers=user.headers)).content == cached.content
+
+    await make_due(analysis_app, user)
+    async with analysis_worker(analysis_settings, analysis_app) as worker:
+        await drain(worker)
+    fresh = await analysis_client.get(THEMES, headers=user.headers)
+    assert fresh.json()["entries"] == 17
+
+
+async def test_deleted_or_edited_entries_leave_the_themes_at_once(
+    analysis_settings: settings_module.Settings,
+    analysis_app: FastAPI,
+    analysis_client: httpx.AsyncClient,
+    make_analysis_user: MakeUser,
+) -> None:
+    user = await make_analysis_user()
+    await write(analysis_client, user, BAKING + CYCLING)
+    settings = immediate(analysis_settings)
+    async with analysis_worker(settings, analysis_app) as worker:
+        await drain(worker)
+    shown = representatives((await analysis_client.get(THEMES, headers=user.headers)).json())
+    deleted, edited = sorted(shown)[:2]
+
+    response = await analysis_client.delete(f"/api/v1/entries/{deleted}", headers=user.headers)
+    assert response.status_code == 204
+    assert await snapshot(analysis_app, user) is None
+    assert len(await refresh_jobs(analysis_app, user)) == 1
+    body = (await analysis_client.get(THEMES, headers=user.headers)).json()
+    assert body["entries"] == 15
+    assert deleted not in representatives(body)
+
+    response = await analysis_client.patch(
+        f"/api/v1/entries/{edited}",
+        json={"content": "Something else entirely."},
+        headers=user.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert await snapshot(analysis_app, user) is None
+    body = (await analysis_client.get(THEMES, headers=user.headers)).json()
+    assert body["entries"] == 14
+    assert edited not in representatives(body)
+
+    await make_due(analysis_app, user)
+    async with analysis_worker(settings, analysis_app) as worker:
+        await drain(worker)  # the edit analysed, then the themes refreshed
+    stored = await snapshot(analysis_app, user)
+    assert stored is not None
+    assert deleted not in stored.body.decode()
+    assert json.loads(stored.body)["entries"] == 15  # the edited entry is back
