@@ -97,6 +97,8 @@ MIX, NOISE = 0.5, 0.5
 DENSITY_SAMPLE = 500
 COPY_CHUNK = 10_000
 RECALL_K, HYBRID_CANDIDATES = 10, 20
+# `hnsw.ef_search` values whose recall and SQL time are reported beside the shipped one.
+EF_SEARCH_SWEEP = (40, 100, 200, 300, 400)
 # Aims from the issue: reported, never asserted.
 SEMANTIC_P95_AIM_MS, RECALL_AIM, INSIGHTS_P95_AIM_MS = 20.0, 0.95, 50.0
 ANALYSIS_COLUMNS = (
@@ -837,9 +839,15 @@ async def pipeline(
 
 
 async def recall(
-    stack: Stack, *, user_id: uuid.UUID, vectors: list[list[float]], ef_search: int
+    stack: Stack,
+    *,
+    user_id: uuid.UUID,
+    vectors: list[list[float]],
+    ef_search: int,
+    sweep: Sequence[int] = (),
 ) -> dict[str, Any]:
-    """The API's nearest-neighbour call (HNSW) against the same call without index scans."""
+    """The API's nearest-neighbour call (HNSW) against the same call without index scans,
+    at the shipped ``ef_search`` and, for the trade-off, at each of ``sweep``."""
     url = stack.postgres.dsn("journal", driver="postgresql+asyncpg")
 
     async def index_scans() -> int:
@@ -851,7 +859,7 @@ async def recall(
             await connection.close()
 
     async def run(
-        *, exact: bool, limit: int
+        *, exact: bool, limit: int, ef: int
     ) -> tuple[list[list[uuid.UUID]], list[float], list[float]]:
         engine = create_async_engine(url)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -863,7 +871,7 @@ async def recall(
                         await session.execute(text("SET LOCAL enable_indexscan = off"))
                     started = time.perf_counter()
                     neighbours = await semantic_repo.nearest(
-                        session, user_id=user_id, embedding=vector, limit=limit, ef_search=ef_search
+                        session, user_id=user_id, embedding=vector, limit=limit, ef_search=ef
                     )
                     elapsed = time.perf_counter() - started
                 if n:
@@ -874,17 +882,29 @@ async def recall(
             await engine.dispose()
         return found, times, top
 
+    def at(found: list[list[uuid.UUID]], exact: list[list[uuid.UUID]], k: int) -> list[float]:
+        return [len(set(h) & set(e[:k])) / k for h, e in zip(found, exact, strict=True)]
+
     before = await index_scans()
-    hnsw10, hnsw_times, _ = await run(exact=False, limit=RECALL_K)
-    hnsw20, _, _ = await run(exact=False, limit=HYBRID_CANDIDATES)
+    hnsw10, hnsw_times, _ = await run(exact=False, limit=RECALL_K, ef=ef_search)
+    hnsw20, _, _ = await run(exact=False, limit=HYBRID_CANDIDATES, ef=ef_search)
     after_hnsw = await index_scans()
-    exact20, exact_times, top = await run(exact=True, limit=HYBRID_CANDIDATES)
+    exact20, exact_times, top = await run(exact=True, limit=HYBRID_CANDIDATES, ef=ef_search)
     after_exact = await index_scans()
-    at10 = [
-        len(set(h) & set(e[:RECALL_K])) / RECALL_K for h, e in zip(hnsw10, exact20, strict=True)
-    ]
-    at20 = [len(set(h) & set(e)) / HYBRID_CANDIDATES for h, e in zip(hnsw20, exact20, strict=True)]
+    at10, at20 = at(hnsw10, exact20, RECALL_K), at(hnsw20, exact20, HYBRID_CANDIDATES)
     hnsw_ms, exact_ms = quantiles(hnsw_times, 1000), quantiles(exact_times, 1000)
+    trade_off = []
+    for ef in sorted({ef_search, *sweep}):
+        found, times, _ = (
+            (hnsw10, hnsw_times, None)
+            if ef == ef_search
+            else await run(exact=False, limit=RECALL_K, ef=ef)
+        )
+        trade_off.append({
+            "ef_search": ef,
+            "recall_at_10": round(statistics.fmean(at(found, exact20, RECALL_K)), 4),
+            "hnsw_sql_ms": quantiles(times, 1000),
+        })  # fmt: skip
     return {
         "queries": len(vectors),
         "ef_search": ef_search,
@@ -897,6 +917,7 @@ async def recall(
         "hnsw_sql_ms": hnsw_ms,
         "exact_sql_ms": exact_ms,
         "exact_over_hnsw_p50": round(exact_ms["p50"] / hnsw_ms["p50"], 1),
+        "ef_search_trade_off": trade_off,
     }
 
 
@@ -1075,6 +1096,21 @@ def report(
     }
 
 
+def trade_off_lines(rc: dict[str, Any]) -> list[str]:
+    """Recall@10 and SQL time for each `hnsw.ef_search` tried, the shipped one marked."""
+    lines = [
+        "| ef_search | recall@10 | SQL p50 ms | SQL p95 ms |",
+        "|---:|---:|---:|---:|",
+    ]
+    for row in rc.get("ef_search_trade_off", []):
+        shipped = " (shipped)" if row["ef_search"] == rc["ef_search"] else ""
+        lines.append(
+            f"| {row['ef_search']}{shipped} | {row['recall_at_10']:.3f} "
+            f"| {row['hnsw_sql_ms']['p50']:.1f} | {row['hnsw_sql_ms']['p95']:.1f} |"
+        )
+    return [*lines, ""]
+
+
 def _row(r: dict[str, Any]) -> str:
     return (
         f"| {r['name']} | {r['rps']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} "
@@ -1161,6 +1197,7 @@ def markdown(doc: dict[str, Any]) -> str:
         f"| exact scan, limit 20 | {rc['exact_sql_ms']['p50']:.1f} | "
         f"{rc['exact_sql_ms']['p95']:.1f} | {rc['exact_sql_ms']['p99']:.1f} |",
         "",
+        *trade_off_lines(rc),
         "Through HTTP, every request a query never asked before (no cache hit), the query "
         "embedded by the model server; the reference is the model server embedding the same "
         "queries alone, at the same concurrency.",
@@ -1215,6 +1252,72 @@ def queries_needed(sizes: Sizes) -> int:
     return sizes.recall_queries + sum(per_level)
 
 
+def recall_queries(url: str, sizes: Sizes) -> list[list[float]]:
+    """The recall queries, embedded by the model server (the full run's first ones)."""
+    queries = seeding.journal_queries(queries_needed(sizes))[: sizes.recall_queries]
+    log(f"search: recall@10 over {len(queries)} queries")
+    return asyncio.run(embed_queries(url, list(queries)))
+
+
+def run_recall(sizes: Sizes) -> dict[str, Any]:
+    """Only the corpus and the recall/ef_search trade-off (no load phases): `--recall-only`."""
+    load_average = os.getloadavg()
+    base = Path(tempfile.mkdtemp(prefix="journal-bench-recall-"))
+    base.chmod(0o711)
+    try:
+        with (
+            stack(base, sizes) as services,
+            httpx.Client(base_url=services.api_url, timeout=60) as client,
+        ):
+            user_id, _ = api.register(client, "bench-search", "UTC")
+            texts = seeding.journal_texts(sizes.base_texts)
+            log(f"analysing {len(texts):,} distinct texts through the model server")
+            analysed = asyncio.run(analyse_texts(services.model.url, texts))
+            corpus = asyncio.run(
+                seed_search(services.dsn, user_id=uuid.UUID(user_id), analysed=analysed,
+                            sizes=sizes)
+            )  # fmt: skip
+            recall_doc = asyncio.run(
+                recall(
+                    services,
+                    user_id=uuid.UUID(user_id),
+                    vectors=recall_queries(services.model.url, sizes),
+                    ef_search=default("search_ef_search"),
+                    sweep=EF_SEARCH_SWEEP,
+                )
+            )
+        return {
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "sizes": dataclasses.asdict(sizes),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "load_average_at_start": load_average,
+                "load_average_at_end": os.getloadavg(),
+            },
+            "corpus": corpus,
+            "recall": recall_doc,
+        }
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def recall_markdown(doc: dict[str, Any]) -> str:
+    rc, c = doc["recall"], doc["corpus"]
+    lines = [
+        f"# Semantic search recall — {doc['timestamp']} ({doc['sizes']['label']} size)",
+        "",
+        f"{doc['sizes']['user_entries']:,} entries of one user among "
+        f"{doc['sizes']['total_entries']:,}; index build {c['index_build_s']:g} s. "
+        f"{rc['queries']} queries; HNSW with iterative scan and the per-user filter against "
+        f"an exact scan. Load average {doc['machine']['load_average_at_start']}.",
+        "",
+        *trade_off_lines(rc),
+        f"recall@10 at the shipped ef_search {rc['ef_search']}: {rc['recall_at_10']:.3f} "
+        f"(aim >= {RECALL_AIM}); exact scan p50 {rc['exact_sql_ms']['p50']:.1f} ms.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def run(sizes: Sizes) -> dict[str, Any]:
     load_average = os.getloadavg()
     base = Path(tempfile.mkdtemp(prefix="journal-bench-analysis-"))
@@ -1256,16 +1359,15 @@ def run(sizes: Sizes) -> dict[str, Any]:
             pipeline_doc = asyncio.run(
                 pipeline(services, users=users, headers=headers, analysed=analysed, sizes=sizes)
             )
-            queries = iter(seeding.journal_queries(queries_needed(sizes)))
-            recall_texts = [next(queries) for _ in range(sizes.recall_queries)]
-            log(f"search: recall@10 over {len(recall_texts)} queries")
-            vectors = asyncio.run(embed_queries(services.model.url, recall_texts))
+            queries = iter(seeding.journal_queries(queries_needed(sizes))[sizes.recall_queries :])
+            vectors = recall_queries(services.model.url, sizes)
             recall_doc = asyncio.run(
                 recall(
                     services,
                     user_id=users["search"],
                     vectors=vectors,
                     ef_search=default("search_ef_search"),
+                    sweep=EF_SEARCH_SWEEP,
                 )
             )
             api_plan, model_plan = search_scenarios(queries, headers=headers["search"], sizes=sizes)
@@ -1311,8 +1413,22 @@ def main(argv: list[str] | None = None) -> None:
         "--quick", action="store_true", help="10k of 30k entries, short phases (minutes)"
     )
     size.add_argument("--large", action="store_true", help="100k of 1M entries")
+    parser.add_argument(
+        "--recall-only",
+        action="store_true",
+        help="only seed the corpus and report recall@10 against hnsw.ef_search",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else LARGE if args.large else Sizes()
+    if args.recall_only:
+        document = run_recall(sizes)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for name in (f"recall-{stamp}", "recall-latest"):
+            (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
+            (RESULTS / f"{name}.md").write_text(recall_markdown(document))
+        print(recall_markdown(document))
+        return
     document = run(sizes)
     path = write_results(document)
     print()

@@ -33,6 +33,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import redis as redis_client
 
 from bench import seeding
 from tests.support import ports
@@ -46,7 +47,11 @@ WORKERS = 2
 PASSWORD = "bench password 42!"  # noqa: S105 - throwaway accounts in a throwaway database
 INSIGHTS_TIMEZONE = "America/New_York"
 # Aims from the issue: reported, never asserted.
-CACHED_RATIO_AIM, READ_P95_AIM_MS = 0.5, 50.0
+CACHED_RATIO_AIM, READ_P95_AIM_MS, CREATE_P95_AIM_MS = 0.8, 50.0, 100.0
+# Served from the per-user cache (a single entry after its first read).
+CACHED = ("list entries (cache hit)", "get entry", "writing insights (cache hit)")
+# Ratios move by about 0.2 between runs on 2 shared cores: report the median of these.
+RUNS = 3
 
 
 def log(message: str) -> None:
@@ -282,6 +287,12 @@ def plan(
     }
 
 
+def flush(url: str) -> None:
+    """Empty the cache (and the rate-limit counters) so the next run starts cold."""
+    with redis_client.Redis.from_url(url) as client:
+        client.flushall()
+
+
 def run_load(load_plan: dict[str, Any]) -> list[dict[str, Any]]:
     log("running the load generator in its own process")
     completed = subprocess.run(
@@ -297,21 +308,46 @@ def run_load(load_plan: dict[str, Any]) -> list[dict[str, Any]]:
     return results
 
 
-def report(results: list[dict[str, Any]], *, sizes: Sizes) -> dict[str, Any]:
-    ceiling = next(r for r in results if r["name"] == "ceiling")
-    for result in results:
-        result["ratio_to_ceiling"] = round(result["rps"] / ceiling["rps"], 3)
-    by_name = {r["name"]: r for r in results}
-    cached = [by_name["list entries (cache hit)"], by_name["writing insights (cache hit)"]]
-    reads = [r for r in results if r["name"] != "ceiling" and r["name"] != "create entry"]
-    insights = [r for r in results if r["name"].startswith("writing insights")]
-    aims = {
-        "cached reads >= 50% of ceiling": all(
-            r["ratio_to_ceiling"] >= CACHED_RATIO_AIM for r in cached
-        ),
-        "read p95 < 50 ms": all(r["p95_ms"] < READ_P95_AIM_MS for r in reads),
-        "insights p95 < 50 ms": all(r["p95_ms"] < READ_P95_AIM_MS for r in insights),
-    }
+def aims_of(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The aims that apply to one scenario, each with its value and whether it is met."""
+    name = result["name"]
+    aims: list[dict[str, Any]] = []
+    if name == "ceiling":
+        return aims
+    if name in CACHED:
+        ratio = result["ratio_to_ceiling"]
+        aims.append({"aim": f"ratio >= {CACHED_RATIO_AIM}", "value": ratio,
+                     "met": ratio >= CACHED_RATIO_AIM})  # fmt: skip
+    limit = CREATE_P95_AIM_MS if name == "create entry" else READ_P95_AIM_MS
+    aims.append({"aim": f"p95 < {limit:.0f} ms", "value": result["p95_ms"],
+                 "met": result["p95_ms"] < limit})  # fmt: skip
+    return aims
+
+
+def median_of(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per scenario, the run with the median ratio to that run's own ceiling, and every
+    run's ratio and p95 beside it."""
+    for results in runs:
+        ceiling = next(r for r in results if r["name"] == "ceiling")
+        for result in results:
+            result["ratio_to_ceiling"] = round(result["rps"] / ceiling["rps"], 3)
+    merged = []
+    for index, first in enumerate(runs[0]):
+        samples = sorted((run[index] for run in runs), key=lambda r: r["ratio_to_ceiling"])
+        chosen = dict(samples[len(samples) // 2])
+        assert chosen["name"] == first["name"]
+        chosen["runs"] = [
+            {"ratio_to_ceiling": run[index]["ratio_to_ceiling"], "p95_ms": run[index]["p95_ms"]}
+            for run in runs
+        ]
+        chosen["aims"] = aims_of(chosen)
+        merged.append(chosen)
+    return merged
+
+
+def report(runs: list[list[dict[str, Any]]], *, sizes: Sizes) -> dict[str, Any]:
+    results = median_of(runs)
+    aims = [{"scenario": r["name"], **aim} for r in results for aim in r["aims"]]
     return {
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -327,9 +363,12 @@ def report(results: list[dict[str, Any]], *, sizes: Sizes) -> dict[str, Any]:
             "search_entries": sizes.search_entries,
             "read_user_entries": sizes.read_entries,
             "insight_days": sizes.insight_days,
+            "runs": len(runs),
         },
         "scenarios": results,
         "aims": aims,
+        "aims_met": sum(a["met"] for a in aims),
+        "aims_total": len(aims),
     }
 
 
@@ -343,16 +382,29 @@ def markdown(document: dict[str, Any]) -> str:
         f"Search over {setup['search_entries']:,} entries; insights over "
         f"{setup['insight_days']} daily entries.",
         "",
-        "| scenario | requests | req/s | vs ceiling | p50 ms | p95 ms | p99 ms | body bytes |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"Each scenario: the median of {setup['runs']} runs by its ratio to the same run's "
+        "ceiling (Redis flushed between runs, so each starts cold); every run's ratio is listed.",
+        "",
+        "| scenario | requests | req/s | vs ceiling | runs | p50 ms | p95 ms | p99 ms | aims |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     for r in document["scenarios"]:
+        runs = " / ".join(f"{run['ratio_to_ceiling']:.2f}" for run in r["runs"])
+        aims = (
+            "; ".join(f"{a['aim']}: {'met' if a['met'] else 'NOT met'}" for a in r["aims"])
+            or "(the baseline)"
+        )
         lines.append(
             f"| {r['name']} | {r['requests']} | {r['rps']:.0f} | {r['ratio_to_ceiling']:.2f} "
-            f"| {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['body_bytes']} |"
+            f"| {runs} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {aims} |"
         )
-    lines += ["", "Aims (reported, not asserted):", ""]
-    lines += [f"- {aim}: {'met' if ok else 'NOT met'}" for aim, ok in document["aims"].items()]
+    lines += [
+        "",
+        f"Aims (reported, not asserted): {document['aims_met']} of {document['aims_total']} "
+        f"met. Cached reads (list, single entry, writing insights on a hit) >= "
+        f"{CACHED_RATIO_AIM} of the ceiling; every read p95 < {READ_P95_AIM_MS:.0f} ms; "
+        f"create p95 < {CREATE_P95_AIM_MS:.0f} ms.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -398,8 +450,12 @@ def run(sizes: Sizes) -> None:
                 load_plan = plan(
                     port, sizes=sizes, headers=headers, ids=ids, ceiling_size=len(page.content)
                 )
-                results = run_load(load_plan)
-        document = report(results, sizes=sizes)
+                runs = []
+                for number in range(1, RUNS + 1):
+                    log(f"run {number} of {RUNS}")
+                    flush(redis.url)
+                    runs.append(run_load(load_plan))
+        document = report(runs, sizes=sizes)
         path = write_results(document)
         print()
         print(markdown(document))
