@@ -1,4 +1,4 @@
-"""Generate a platform's secret values: database password and JWT signing key.
+"""Generate a platform's secret values: passwords, the JWT signing key and the audit key.
 
 Called by ``reconcile.ensure_secrets`` only when a generated Secret does not exist yet; the
 values then live in that Secret and are read back on later passes, never regenerated,
@@ -16,6 +16,7 @@ from journal_operator.builders import secrets as secret_builders
 
 PASSWORD_BYTES = 32  # 43 URL-safe characters
 JWT_KEY_BYTES = 48  # 64 URL-safe characters; the API requires at least 32
+AUDIT_KEY_BYTES = 48
 
 
 def generate() -> secret_builders.GeneratedSecrets:
@@ -26,6 +27,7 @@ def generate() -> secret_builders.GeneratedSecrets:
         jwt_kid=f"k{secrets.token_hex(4)}",
         cache_password=secrets.token_urlsafe(PASSWORD_BYTES),
         database_superuser_password=secrets.token_urlsafe(PASSWORD_BYTES),
+        audit_key=secrets.token_urlsafe(AUDIT_KEY_BYTES),
     )
 
 
@@ -71,6 +73,10 @@ def combine(
         )
     if cache_data is None:
         kept = dataclasses.replace(kept, cache_password=fresh.cache_password)
+    if not kept.audit_key:
+        # A platform created before the audit key existed gets one, once: it is then read
+        # back like every other value.
+        kept = dataclasses.replace(kept, audit_key=fresh.audit_key)
     return kept
 
 

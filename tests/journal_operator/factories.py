@@ -18,6 +18,7 @@ SECRETS = secrets.GeneratedSecrets(
     jwt_kid="k1",
     cache_password="r3dis:p@ss/word",  # characters a URL must escape
     database_superuser_password="sup3r/user",
+    audit_key="a" * 64,
 )
 
 

@@ -167,19 +167,21 @@ def test_database_secret_holds_escaped_uri() -> None:
 
 def test_jwt_secret_holds_previous_key_only_during_rotation() -> None:
     p = factories.platform()
-    assert set(_decoded(secrets.jwt_secret(p, factories.SECRETS))) == {"key", "kid"}
+    assert set(_decoded(secrets.jwt_secret(p, factories.SECRETS))) == {"key", "kid", "audit-key"}
     rotating = secrets.GeneratedSecrets(
         database_password="x",
         jwt_key="n" * 40,
         jwt_kid="k2",
         jwt_previous_key="o" * 40,
         jwt_previous_kid="k1",
+        audit_key="a" * 64,
     )
     assert _decoded(secrets.jwt_secret(p, rotating)) == {
         "key": "n" * 40,
         "kid": "k2",
         "previous-key": "o" * 40,
         "previous-kid": "k1",
+        "audit-key": "a" * 64,  # the audit key does not rotate with the signing key
     }
 
 

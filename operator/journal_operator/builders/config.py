@@ -81,6 +81,7 @@ def app_env(p: spec.Platform) -> tuple[list[dict[str, Any]], list[dict[str, Any]
         _from_secret("DATABASE_URL", *_database_ref(p)),
         _from_secret("JWT_KEY", naming.jwt_secret_name(p), secrets_mod.JWT_KEY),
         _from_secret("JWT_KID", naming.jwt_secret_name(p), secrets_mod.JWT_KID_KEY),
+        _from_secret("AUDIT_KEY", naming.jwt_secret_name(p), secrets_mod.AUDIT_KEY),
         # Optional: present only while a rotation keeps the previous key valid.
         _from_secret(
             "JWT_PREVIOUS_KEY",
