@@ -1,6 +1,7 @@
 """The OpenAPI document says exactly what the API accepts, where a fuzzer found it said
 more: fields that are optional but never null, the time zones by name, the shape of a
-list cursor, and a 404 for a topic that is not yours."""
+list cursor, no NUL in the tag filter, and a 409 for a topic that is not yours; and the link
+from a created topic to writing an entry under it, which the stateful fuzz run follows."""
 
 from __future__ import annotations
 
@@ -69,6 +70,22 @@ def test_the_list_cursor_has_the_shape_of_a_signed_cursor(document: dict[str, An
     assert string["format"] == "journal-cursor"
 
 
-def test_writing_an_entry_documents_the_404_of_a_topic_not_yours(document: dict[str, Any]) -> None:
-    assert "404" in document["paths"]["/api/v1/entries"]["post"]["responses"]
-    assert "404" in document["paths"]["/api/v1/entries/{entry_id}"]["patch"]["responses"]
+def test_the_tag_filter_states_that_it_takes_no_nul(document: dict[str, Any]) -> None:
+    [tag] = [
+        p for p in document["paths"]["/api/v1/entries"]["get"]["parameters"] if p["name"] == "tag"
+    ]
+    [string] = [option for option in tag["schema"]["anyOf"] if option.get("type") == "string"]
+    assert string["pattern"] == "^[^\\x00]*$"
+
+
+def test_writing_an_entry_documents_the_409_of_a_topic_not_yours(document: dict[str, Any]) -> None:
+    assert "409" in document["paths"]["/api/v1/entries"]["post"]["responses"]
+    assert "409" in document["paths"]["/api/v1/entries/{entry_id}"]["patch"]["responses"]
+
+
+def test_a_created_topic_links_to_writing_an_entry_under_it(document: dict[str, Any]) -> None:
+    links = document["paths"]["/api/v1/topics"]["post"]["responses"]["201"]["links"]
+    link = links["CreateEntryInTopic"]
+    assert link["operationId"] == document["paths"]["/api/v1/entries"]["post"]["operationId"]
+    assert link["requestBody"] == {"topic_id": "$response.body#/id"}
+    assert "topic_id" in component(document, "EntryCreate")["properties"]

@@ -130,6 +130,11 @@ async def test_delete_removes_the_entry(client: httpx.AsyncClient, make_user: Ma
         ({"content": "ok", "mood": 3}, "mood"),
         ({"content": "ok", "mood": -3}, "mood"),
         ({"content": "ok", "mood": 10**40}, "mood"),
+        # JSON types only: pydantic alone would read these as 0, 2 and true.
+        ({"content": "ok", "mood": False}, "mood"),
+        ({"content": "ok", "mood": "2"}, "mood"),
+        ({"content": "ok", "is_favorite": "yes"}, "is_favorite"),
+        ({"content": "ok", "is_favorite": 1}, "is_favorite"),
         ({"content": "ok", "tags": [f"t{i}" for i in range(21)]}, "tags"),
         ({"content": "ok", "tags": ["x" * 51]}, "tags"),
         ({"content": "ok", "tags": ["a\x00"]}, "tags"),
@@ -172,11 +177,27 @@ async def test_patch_refuses_null_for_required_fields(
     assert fields_of(response) == {field}
 
 
-async def test_topic_of_another_user_is_refused_naming_topic_id(
+@pytest.mark.parametrize(
+    ("field", "value"), [("mood", True), ("mood", "-1"), ("is_favorite", 0), ("is_favorite", "on")]
+)
+async def test_patch_takes_mood_and_favorite_only_as_json_integer_and_boolean(
+    client: httpx.AsyncClient, make_user: MakeUser, field: str, value: object
+) -> None:
+    user = await make_user()
+    entry = await create_entry(client, user, mood=-2)
+    path = f"{ENTRIES}/{entry['id']}"
+    response = await client.patch(path, json={field: value}, headers=user.headers)
+    assert response.status_code == 422
+    assert fields_of(response) == {field}
+    unchanged = (await client.get(path, headers=user.headers)).json()
+    assert (unchanged["mood"], unchanged["is_favorite"]) == (-2, False)
+
+
+async def test_topic_of_another_user_is_a_conflict_naming_topic_id(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
-    # 404 like any reference to something that is not yours (a valid UUID is schema-valid
-    # input, so not a 422), naming the field.
+    # 409 naming the field: a valid UUID is schema-valid input (so not a 422), and a 404
+    # would say the request's target is missing, on PATCH the entry that does exist.
     owner, other = await make_user(), await make_user()
     topic = (
         await client.post("/api/v1/topics", json={"name": "Mine"}, headers=owner.headers)
@@ -185,14 +206,16 @@ async def test_topic_of_another_user_is_refused_naming_topic_id(
         response = await client.post(
             ENTRIES, json={"content": "x", "topic_id": topic_id}, headers=other.headers
         )
-        assert response.status_code == 404
+        assert response.status_code == 409
         assert fields_of(response) == {"topic_id"}
     entry = await create_entry(client, other)
     response = await client.patch(
         f"{ENTRIES}/{entry['id']}", json={"topic_id": topic["id"]}, headers=other.headers
     )
-    assert response.status_code == 404
+    assert response.status_code == 409
     assert fields_of(response) == {"topic_id"}
+    read = await client.get(f"{ENTRIES}/{entry['id']}", headers=other.headers)
+    assert (read.status_code, read.json()["topic_id"]) == (200, None)
 
 
 async def test_another_users_entry_is_a_404_like_a_missing_one(

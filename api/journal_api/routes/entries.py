@@ -14,7 +14,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import AfterValidator
 from pydantic.json_schema import SkipJsonSchema
 
 from journal_api import deps, errors, keys
@@ -87,16 +86,18 @@ def _invalid(field: str, location: str, message: str) -> errors.UnprocessableCon
     )
 
 
-def _unknown_topic() -> errors.NotFound:
-    # Like a missing entry: someone else's topic is indistinguishable from none, and a
-    # well-formed id is valid input (so not a 422); the problem names the field.
+def _unknown_topic() -> errors.Conflict:
+    # Someone else's topic is indistinguishable from none. A 409, not a 404: the request's
+    # target (the collection, or an entry that exists) was found, and a 404 on
+    # PATCH /entries/{id} would tell a client that the entry is gone. Not a 422 either: a
+    # well-formed id is valid input. The problem names the field.
     error = errors.FieldError(
         loc=["body", "topic_id"],
         field="topic_id",
         message="not one of your topics",
         type="not_found",
     )
-    return errors.NotFound("topic not found: topic_id is not one of your topics", errors=[error])
+    return errors.Conflict("topic not found: topic_id is not one of your topics", errors=[error])
 
 
 def _over_quota(exc: entries_service.QuotaExceeded) -> errors.Forbidden:
@@ -114,9 +115,7 @@ def _over_quota(exc: entries_service.QuotaExceeded) -> errors.Forbidden:
 
 async def list_filters(
     topic_id: uuid.UUID | None = None,
-    tag: Annotated[
-        str | None, Query(max_length=schemas.MAX_TAG_CHARS), AfterValidator(text.reject_nul)
-    ] = None,
+    tag: Annotated[text.PlainText | None, Query(max_length=schemas.MAX_TAG_CHARS)] = None,
     date_from: Annotated[schemas.EntryDate | None, Query(alias="from")] = None,
     date_to: Annotated[schemas.EntryDate | None, Query(alias="to")] = None,
     favorite: bool | None = None,
@@ -149,7 +148,7 @@ async def list_filters(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.EntryPublic,
-    responses=errors.responses(401, 403, 404),
+    responses=errors.responses(401, 403, 409),
 )
 async def create_entry(
     body: schemas.EntryCreate,
@@ -159,7 +158,8 @@ async def create_entry(
     settings: deps.SettingsDep,
 ) -> entry_model.Entry:
     """Write an entry. `entry_date` defaults to today in your profile's time zone; tags
-    are trimmed, lower-cased and de-duplicated; `topic_id` must be one of your topics.
+    are trimmed, lower-cased and de-duplicated; `topic_id` must be one of your topics
+    (409 naming `topic_id` otherwise).
 
     403 once the account holds `quota_max_entries` entries or `quota_max_text_chars`
     characters of text (the problem says which)."""
@@ -295,7 +295,9 @@ async def similar_entries(
 
 
 @router.patch(
-    "/{entry_id}", response_model=schemas.EntryPublic, responses=errors.responses(401, 403, 404)
+    "/{entry_id}",
+    response_model=schemas.EntryPublic,
+    responses=errors.responses(401, 403, 404, 409),
 )
 async def update_entry(
     body: schemas.EntryUpdate,
@@ -306,7 +308,8 @@ async def update_entry(
     settings: deps.SettingsDep,
 ) -> entry_model.Entry:
     """Change the fields you send; `null` clears `title`, `topic_id` or `mood`. 403 when a
-    longer text would take the account past its text quota."""
+    longer text would take the account past its text quota; 409 naming `topic_id` when it
+    is not one of your topics."""
     try:
         return await entries_service.update(
             session,

@@ -36,6 +36,18 @@ async def owned_topic(
 OwnedTopic = Annotated[topic_model.Topic, Depends(owned_topic)]
 
 
+# OpenAPI links of a created topic. Writing an entry filed under it is the one relation a
+# client (or schemathesis' stateful run) cannot infer from names alone: the body's
+# `topic_id` names no `Topic` schema (the document's is `TopicPublic`).
+CREATED_LINKS = {
+    "CreateEntryInTopic": {
+        "operationId": "entries-create_entry",
+        "requestBody": {"topic_id": "$response.body#/id"},
+        "description": "Write an entry filed under this topic.",
+    }
+}
+
+
 def _name_taken(name: str) -> errors.Conflict:
     return errors.Conflict(
         f"you already have a topic named {name!r}",
@@ -54,7 +66,7 @@ def _name_taken(name: str) -> errors.Conflict:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.TopicPublic,
-    responses=errors.responses(401, 409),
+    responses={201: {"links": CREATED_LINKS}, **errors.responses(401, 409)},
 )
 async def create_topic(
     body: schemas.TopicCreate,

@@ -30,7 +30,30 @@ Content = Annotated[
     text.NOT_BLANK,
 ]
 Title = Annotated[text.PlainText, Field(max_length=MAX_TITLE_CHARS)]
-Mood = Annotated[int, Field(ge=-2, le=2, description="Self-reported mood, -2 (low) to 2 (high).")]
+
+
+def _json_integer(value: object) -> object:
+    # Pydantic would also read `true` as 1 and "2" as 2; the document says integer, so a
+    # JSON boolean or string is refused (1.0 is an integer in JSON Schema, and kept).
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
+
+
+def _json_boolean(value: object) -> object:
+    # Pydantic would also read 1, "yes" or "on" as true; the document says boolean. (A
+    # null passes, for `EntryUpdate._not_null` to refuse by name.)
+    if value is not None and not isinstance(value, bool):
+        raise ValueError("must be a boolean")
+    return value
+
+
+Mood = Annotated[
+    int,
+    Field(ge=-2, le=2, description="Self-reported mood, -2 (low) to 2 (high)."),
+    BeforeValidator(_json_integer),
+]
+JsonBool = BeforeValidator(_json_boolean)
 RawTags = Annotated[list[text.PlainText], Field(max_length=MAX_RAW_TAGS)]
 # Keeps dates in a range every consumer (JSON, PostgreSQL, calendars) agrees on.
 # PostgreSQL's built-in text-search configurations: stemming and stop words per language.
@@ -126,7 +149,7 @@ class EntryCreate(BaseModel):
     entry_date: EntryDate | None = Field(
         default=None, description="Defaults to today in your profile's timezone."
     )
-    is_favorite: bool = False
+    is_favorite: Annotated[bool, JsonBool] = False
     language: Language = Field(
         default=DEFAULT_LANGUAGE, description="Text-search language (stemming, stop words)."
     )
@@ -166,7 +189,7 @@ class EntryUpdate(BaseModel):
     entry_date: EntryDate | SkipJsonSchema[None] = Field(
         default=None, json_schema_extra=text.omit_default
     )
-    is_favorite: bool | SkipJsonSchema[None] = Field(
+    is_favorite: Annotated[bool | SkipJsonSchema[None], JsonBool] = Field(
         default=None, json_schema_extra=text.omit_default
     )
     language: Language | SkipJsonSchema[None] = Field(
