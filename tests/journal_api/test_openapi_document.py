@@ -1,7 +1,8 @@
 """The OpenAPI document says exactly what the API accepts, where a fuzzer found it said
 more: fields that are optional but never null, the time zones by name, the shape of a
-list cursor, no NUL in the tag filter, and a 409 for a topic that is not yours; and the link
-from a created topic to writing an entry under it, which the stateful fuzz run follows."""
+list cursor, no NUL in the tag filter, the limits of an entry's tags, and a 409 for a topic
+that is not yours; and the link from a created topic to writing an entry under it, which
+the stateful fuzz run follows."""
 
 from __future__ import annotations
 
@@ -76,6 +77,14 @@ def test_the_tag_filter_states_that_it_takes_no_nul(document: dict[str, Any]) ->
     ]
     [string] = [option for option in tag["schema"]["anyOf"] if option.get("type") == "string"]
     assert string["pattern"] == "^[^\\x00]*$"
+
+
+@pytest.mark.parametrize("model", ["EntryCreate", "EntryUpdate"])
+def test_the_tag_limits_are_stated_on_the_tags_as_sent(
+    document: dict[str, Any], model: str
+) -> None:
+    tags = component(document, model)["properties"]["tags"]
+    assert (tags["maxItems"], tags["items"]["maxLength"]) == (20, 50)
 
 
 def test_writing_an_entry_documents_the_409_of_a_topic_not_yours(document: dict[str, Any]) -> None:

@@ -155,13 +155,21 @@ async def test_invalid_entry_is_422_naming_the_field(
     assert field in fields_of(response)
 
 
-async def test_twenty_tags_after_normalisation_are_accepted(
+async def test_tags_are_counted_and_measured_as_sent(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
+    # The limits the document states (JSON Schema cannot count tags after normalisation):
+    # twenty tags of at most fifty characters, however few remain once normalised.
     user = await make_user()
-    tags = [f"T{i}" for i in range(20)] + [f"t{i}" for i in range(20)]
+    tags = [f" T{i} " for i in range(19)] + ["X" * 50]
     entry = await create_entry(client, user, tags=tags)
-    assert entry["tags"] == [f"t{i}" for i in range(20)]
+    assert entry["tags"] == [f"t{i}" for i in range(19)] + ["x" * 50]
+    for refused in (["Work"] * 21, [" " + "x" * 50]):
+        response = await client.post(
+            ENTRIES, json={"content": "ok", "tags": refused}, headers=user.headers
+        )
+        assert response.status_code == 422
+        assert fields_of(response) == {"tags"}
 
 
 @pytest.mark.parametrize("field", ["content", "tags", "entry_date", "is_favorite", "language"])
