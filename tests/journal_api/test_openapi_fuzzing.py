@@ -16,7 +16,6 @@ each operation's strategy is driven through hypothesis directly.)
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Any
 
 import hypothesis
@@ -25,29 +24,22 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase
-from hypothesis import strategies as st
-from journal_api import keys, main
+from journal_api import main
 from journal_api import settings as settings_module
-from journal_api.repositories import entries as entries_repo
-from journal_api.routes import entries as entries_route
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.generation.modes import GenerationMode
 
 from tests.journal_api.conftest import MakeUser
+from tests.journal_api.fuzzing import (
+    NEEDS_MODEL_SERVER,
+    SKIPPED,
+    register_formats,
+    schemathesis_config,
+    unlimited,
+)
 
 MAX_EXAMPLES = 100
-KEYSETS = st.builds(
-    entries_repo.Keyset,
-    entry_date=st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2999, 12, 31)),
-    created_at=st.datetimes(timezones=st.just(dt.UTC)),
-    id=st.uuids(),
-)
-# These end the fuzzing user's session or account, after which every later call would
-# only exercise the 401 path; explicit tests cover them.
-SKIPPED = {("DELETE", "/api/v1/users/me"), ("POST", "/api/v1/auth/logout-all")}
-# Semantic search, and suggestions (screened by the model first), need the model server.
-NEEDS_MODEL_SERVER = {"/api/v1/search", "/api/v1/insights/suggestions"}
 
 
 def _exercise(operation: Any, mode: GenerationMode, headers: dict[str, str]) -> None:
@@ -75,16 +67,6 @@ def _exercise(operation: Any, mode: GenerationMode, headers: dict[str, str]) -> 
     check()
 
 
-def unlimited(settings: settings_module.Settings) -> settings_module.Settings:
-    """``settings`` with every rate limit and per-user quota out of the fuzzer's reach."""
-    raised = {
-        name: 1_000_000
-        for name in type(settings).model_fields
-        if name.startswith(("rate_limit_per", "rate_limit_auth", "quota_max", "export_max"))
-    }
-    return settings.model_copy(update=raised)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 async def test_api_conforms_to_its_openapi_document(
@@ -92,19 +74,10 @@ async def test_api_conforms_to_its_openapi_document(
 ) -> None:
     user = await make_user()
     settings = unlimited(api_settings)
-    cursor_key = keys.derive(settings, keys.CURSOR)
-    schemathesis.openapi.format(
-        entries_route.CURSOR_FORMAT, KEYSETS.map(lambda keyset: keyset.encode(cursor_key))
-    )
-    # Addresses on real domains: email-validator (rightly) refuses special-use names such
-    # as `.local`, which `format: email` by itself does not exclude. Lower-cased, because
-    # schemathesis' own validator (jsonschema-rs) refuses an upper-case punycode label
-    # (`a@b.XN--TCKWE`) that DNS and the API accept: a negative case breaking only the
-    # password would then count as valid data accepted.
-    schemathesis.openapi.format("email", st.emails().map(str.lower))
+    register_formats(settings)
     # Its own app: schemathesis drives it on its own event-loop thread, lifespan included.
     app: FastAPI = main.create_app(settings)
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=schemathesis_config())
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
     assert len(operations) >= 8
