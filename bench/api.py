@@ -220,6 +220,7 @@ def plan(
     *,
     sizes: Sizes,
     headers: dict[str, dict[str, str]],
+    writers: list[dict[str, str]],
     ids: dict[str, list[str]],
     ceiling_size: int,
 ) -> dict[str, Any]:
@@ -280,6 +281,17 @@ def plan(
                 **scenario("create entry", ["/api/v1/entries"] * len(create_bodies), 2000),
                 "method": "POST",
                 "bodies": create_bodies,
+                "headers": writers,
+                "status": 201,
+            },
+            {
+                **scenario(
+                    "create entry (one user, 64 at once)",
+                    ["/api/v1/entries"] * len(create_bodies),
+                    1000,
+                ),
+                "method": "POST",
+                "bodies": create_bodies,
                 "headers": writer,
                 "status": 201,
             },
@@ -318,6 +330,8 @@ def aims_of(result: dict[str, Any]) -> list[dict[str, Any]]:
         ratio = result["ratio_to_ceiling"]
         aims.append({"aim": f"ratio >= {CACHED_RATIO_AIM}", "value": ratio,
                      "met": ratio >= CACHED_RATIO_AIM})  # fmt: skip
+    if name.startswith("create entry ("):
+        return aims  # one user's writes queue on its quota lock, by design: shown, no aim
     limit = CREATE_P95_AIM_MS if name == "create entry" else READ_P95_AIM_MS
     aims.append({"aim": f"p95 < {limit:.0f} ms", "value": result["p95_ms"],
                  "met": result["p95_ms"] < limit})  # fmt: skip
@@ -403,7 +417,8 @@ def markdown(document: dict[str, Any]) -> str:
         f"Aims (reported, not asserted): {document['aims_met']} of {document['aims_total']} "
         f"met. Cached reads (list, single entry, writing insights on a hit) >= "
         f"{CACHED_RATIO_AIM} of the ceiling; every read p95 < {READ_P95_AIM_MS:.0f} ms; "
-        f"create p95 < {CREATE_P95_AIM_MS:.0f} ms.",
+        f"create p95 < {CREATE_P95_AIM_MS:.0f} ms ({CONNECTIONS} users writing at once; one "
+        "user's own writes queue on its quota lock, shown without an aim).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -442,13 +457,23 @@ def run(sizes: Sizes) -> None:
                     ("insights", INSIGHTS_TIMEZONE),
                 ):
                     users[name], headers[name] = register(client, f"bench-{name}", zone)
+                # Creates spread over as many users as connections: one user's writes are
+                # serialised by design (its quota row is locked), which the one-user
+                # scenario shows.
+                log(f"registering {CONNECTIONS} writers")
+                writers = [register(client, f"bench-writer-{n}")[1] for n in range(CONNECTIONS)]
                 total = sizes.search_entries + sizes.read_entries + sizes.insight_days
                 log(f"seeding {total:,} entries with COPY")
                 ids = asyncio.run(seed(postgres.dsn("journal"), users, sizes))
                 page = client.get("/api/v1/entries", headers=headers["reader"])
                 page.raise_for_status()
                 load_plan = plan(
-                    port, sizes=sizes, headers=headers, ids=ids, ceiling_size=len(page.content)
+                    port,
+                    sizes=sizes,
+                    headers=headers,
+                    writers=writers,
+                    ids=ids,
+                    ceiling_size=len(page.content),
                 )
                 runs = []
                 for number in range(1, RUNS + 1):

@@ -1,9 +1,10 @@
 """The load generator: a separate process that drives the API over loopback.
 
 `python -m bench.loadgen < plan.json > results.json`. The plan names the host, the
-port and a list of scenarios (method, a rotation of paths and bodies, headers, request
-count, connection count). Each scenario opens its connections (HTTP/1.1 keep-alive,
-one request in flight per connection, a closed loop), sends a warm-up, then exactly
+port and a list of scenarios (method, a rotation of paths and bodies, headers or a
+rotation of them, request count, connection count). Each scenario opens its
+connections (HTTP/1.1 keep-alive, one request in flight per connection, a closed loop),
+sends a warm-up, then exactly
 `requests` timed requests, and reports requests/s and latency percentiles. Progress
 goes to stderr.
 
@@ -76,19 +77,22 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 async def run_scenario(host: str, port: int, scenario: dict[str, Any]) -> dict[str, Any]:
     """Send ``scenario['requests']`` timed requests over ``scenario['connections']``."""
+    # `headers`: one set for every request, or a list rotated with the paths (requests of
+    # many users).
+    headers = scenario.get("headers", {})
+    rotation = headers if isinstance(headers, list) else [headers]
+    count = max(len(scenario["paths"]), len(rotation))
+    paths = scenario["paths"]
+    bodies = scenario.get("bodies") or [None] * len(paths)
     requests = [
         build_request(
             method=scenario["method"],
-            path=path,
+            path=paths[n % len(paths)],
             host=f"{host}:{port}",
-            headers=scenario.get("headers", {}),
-            body=body,
+            headers=rotation[n % len(rotation)],
+            body=bodies[n % len(bodies)],
         )
-        for path, body in zip(
-            scenario["paths"],
-            scenario.get("bodies") or [None] * len(scenario["paths"]),
-            strict=True,
-        )
+        for n in range(count)
     ]
     expected = scenario.get("status", 200)
     connections = [await Connection.open(host, port) for _ in range(scenario["connections"])]
