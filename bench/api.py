@@ -404,9 +404,8 @@ def markdown(document: dict[str, Any]) -> str:
     ]
     for r in document["scenarios"]:
         runs = " / ".join(f"{run['ratio_to_ceiling']:.2f}" for run in r["runs"])
-        aims = (
-            "; ".join(f"{a['aim']}: {'met' if a['met'] else 'NOT met'}" for a in r["aims"])
-            or "(the baseline)"
+        aims = "; ".join(f"{a['aim']}: {'met' if a['met'] else 'NOT met'}" for a in r["aims"]) or (
+            "(the baseline)" if r["name"] == "ceiling" else "(shown, no aim)"
         )
         lines.append(
             f"| {r['name']} | {r['requests']} | {r['rps']:.0f} | {r['ratio_to_ceiling']:.2f} "
