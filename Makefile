@@ -36,6 +36,10 @@ install: $(if $(filter $(TOOLS_DIR)/bin/uv,$(UV)),$(TOOLS_DIR)/bin/uv) ## Create
 dev: install ## Run the platform locally: PostgreSQL+pgvector, Redis, migrations, model server on :8080, API on :8000
 	$(RUN) python hack/dev.py
 
+.PHONY: probe
+probe: install ## Black-box probe of a running API (make dev's by default; URL=...): no 5xx, no enumeration, no limit bypass
+	$(RUN) python hack/probe.py --url $(or $(URL),http://127.0.0.1:8000)
+
 .PHONY: train
 train: ## Fine-tune, export and evaluate the models; writes inference/journal_inference/artifacts/<name>-<version>/ with its model card (TRAIN_ARGS=... for options)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONPATH=$(CURDIR)/inference \
