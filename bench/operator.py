@@ -92,9 +92,25 @@ def new_namespaces(cluster: LocalCluster, prefix: str, count: int) -> list[str]:
 
 
 def drop_namespaces(cluster: LocalCluster, namespaces: Iterable[str]) -> None:
+    """Delete the namespaces and wait until they are gone (`wait_gone`)."""
+    namespaces = list(namespaces)
     for ns in namespaces:
         cluster.kubectl("delete", "journalplatform", "--all", "-n", ns, "--wait=false", check=False)
         cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+    wait_gone(cluster, namespaces)
+
+
+def wait_gone(cluster: LocalCluster, namespaces: Iterable[str], timeout: float = 900) -> None:
+    """Until the namespaces (and so everything in them) are deleted: each phase starts on
+    an empty cluster, not beside the previous phase's teardown."""
+    left = set(namespaces)
+    deadline = time.monotonic() + timeout
+    while left and time.monotonic() < deadline:
+        left &= {ns["metadata"]["name"] for ns in cluster.items("namespace")}
+        if left:
+            time.sleep(2)
+    if left:
+        log(f"warning: {len(left)} namespaces still terminating after {timeout:.0f}s")
 
 
 def ready_platforms(cluster: LocalCluster, namespaces: Iterable[str]) -> int:

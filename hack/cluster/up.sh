@@ -98,7 +98,7 @@ if [[ -d "$cluster_dir" ]]; then
 fi
 
 if [[ ! -d "$cluster_dir" ]]; then
-  stage_args=()
+  stage_args=(--config "$here/kwokctl.yaml")
   for f in "$here"/stages/*.yaml; do stage_args+=(--config "$f"); done
   # kwokctl picks "free" ports by probing downwards from 32765, so two clusters created at the
   # same moment (parallel test sessions) would pick the same ones: serialize creation
