@@ -280,6 +280,10 @@ STUCK_WAITING = frozenset(
     }
 )
 
+# A pod unschedulable for less than this is still being placed (its claim binding, a node
+# joining); the operator's resync (20 s) sees it again after the grace runs out.
+UNSCHEDULABLE_GRACE_SECONDS = 30
+
 
 def pod_problems(
     pods: Iterable[Mapping[str, Any]],
@@ -289,9 +293,10 @@ def pod_problems(
 ) -> list[rollout.Verdict]:
     """Why pods do not run, naming the pod and container: what ``kubectl describe`` shows.
 
-    Unschedulable pods (the scheduler's message: resources, taints, volumes) and
-    containers waiting in ``ImagePullBackOff``, ``ErrImagePull``, ``CrashLoopBackOff`` and
-    the like (with the last exit code of a crashing one). With ``now`` and
+    Pods unschedulable for ``UNSCHEDULABLE_GRACE_SECONDS`` (the scheduler's message:
+    resources, taints, volumes; with no ``now``, at once) and containers waiting in
+    ``ImagePullBackOff``, ``ErrImagePull``, ``CrashLoopBackOff`` and the like (with the
+    last exit code of a crashing one). With ``now`` and
     ``deadline_seconds``, a running pod of a Deployment or StatefulSet (PostgreSQL has no
     progress deadline of its own) that has not been ready for longer than the deadline is a
     stalled rollout too. Each is a ``Degraded`` cause.
@@ -318,6 +323,7 @@ def pod_problems(
                 cond.get("type") == "PodScheduled"
                 and cond.get("status") == "False"
                 and cond.get("reason") == "Unschedulable"
+                and _past_grace(cond, now=now)
             ):
                 found.append(
                     rollout.Verdict(
@@ -363,6 +369,16 @@ def _stalled_for(
         return None
     elapsed = int((_parse_time(now) - _parse_time(str(since))).total_seconds())
     return elapsed if elapsed > deadline_seconds else None
+
+
+def _past_grace(condition: Mapping[str, Any], *, now: str | None) -> bool:
+    # A fresh install's pods are briefly unschedulable as a matter of course (a claim not
+    # bound yet, nodes still registering): only one that stays so is a problem to report.
+    since = condition.get("lastTransitionTime")
+    if now is None or not since:
+        return True
+    elapsed = (_parse_time(now) - _parse_time(str(since))).total_seconds()
+    return elapsed >= UNSCHEDULABLE_GRACE_SECONDS
 
 
 def _parse_time(value: str) -> datetime.datetime:

@@ -185,6 +185,27 @@ def test_pod_reasons_name_the_pod_and_the_container() -> None:
     assert result["phase"] == "Degraded"
 
 
+def test_a_pod_is_unschedulable_only_once_it_stays_so() -> None:
+    # A fresh install's database pod waits for its claim to bind: not a failure yet.
+    pod = _pod(
+        "demo-postgres-0",
+        conditions=[
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "pod has unbound immediate PersistentVolumeClaims",
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+            }
+        ],
+    )
+    grace = health.UNSCHEDULABLE_GRACE_SECONDS
+    assert health.pod_problems([pod], now=f"2026-01-01T00:00:{grace - 1:02d}Z") == []
+    [found] = health.pod_problems([pod], now=f"2026-01-01T00:00:{grace:02d}Z")
+    assert found.reason == "Unschedulable"
+    assert "unbound immediate PersistentVolumeClaims" in found.message
+
+
 def test_a_ready_platform_that_loses_a_component_is_degraded_not_provisioning() -> None:
     ready = _compute(_healthy())
     assert ready["phase"] == "Ready"
