@@ -71,7 +71,9 @@ def fuzz(client: httpx.Client, url: str, examples: int, rate: str) -> list[str]:
             *(arg for name in EXCLUDED for arg in ("--exclude-name", name)),
         ]  # fmt: skip
         log(f"schemathesis: {examples} examples per operation, as {address}")
-        completed = subprocess.run(command, check=False)
+        # Run from the scratch folder: schemathesis keeps its example database in the
+        # working directory.
+        completed = subprocess.run(command, check=False, cwd=reports)
         junit = next(Path(reports).glob("*.xml"), None)
         summary = junit.read_text()[:200] if junit else ""
     if completed.returncode != 0:
