@@ -331,6 +331,11 @@ async def theme_insights(
         if max_entries == DEFAULT_ENTRIES:
             async with sessions() as session:
                 await _store(session, user_id=user.id, computed=computed)
-                await session.commit()
+                # Kept, as in `refresh`, only when no entry changed meanwhile: a deletion
+                # committed during the clustering must not see its excerpt stored again.
+                if computed.fingerprint == await analysed_entries.fingerprint(
+                    session, user_id=user.id, limit=max_entries
+                ):
+                    await session.commit()
     await user_cache.store(cache, cached, body=payload, ttl=ttl)
     return payload
