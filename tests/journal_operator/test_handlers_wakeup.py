@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import types
-from typing import Any
+from typing import Any, cast
 
 import kopf
 import pytest
@@ -41,7 +41,7 @@ def _child(*, owned: bool = True) -> kopf.Body:
     }
     if owned:
         meta["ownerReferences"] = [OWNER_REF]
-    return kopf.Body({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta})
+    return kopf.Body(cast(Any, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta}))
 
 
 def _memo(**extra: Any) -> kopf.Memo:
@@ -101,9 +101,13 @@ async def test_a_rung_doorbell_starts_a_pass_within_a_few_loop_turns(
         settings=settings_mod.OperatorSettings(resync_seconds=3600),
         context=types.SimpleNamespace(applier=applier),
     )
-    owner = kopf.Body({"metadata": {**OWNER_REF, "namespace": KEY[0], "resourceVersion": "1"}})
-    daemon = asyncio.create_task(
-        handlers.keep_reconciled(
+    owner = kopf.Body(
+        cast(Any, {"metadata": {**OWNER_REF, "namespace": KEY[0], "resourceVersion": "1"}})
+    )
+    # Called as Kopf calls it, with only the arguments it reads (Kopf's type wants them all).
+    keep_reconciled: Any = handlers.keep_reconciled
+    daemon: asyncio.Task[None] = asyncio.create_task(
+        keep_reconciled(
             body=owner, memo=memo, logger=logging.getLogger(__name__), namespace=KEY[0], name=KEY[1]
         )
     )
