@@ -1235,14 +1235,17 @@ def markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(document: dict[str, Any]) -> Path:
+def write_results(
+    document: dict[str, Any], *, prefix: str = "analysis", text_md: str | None = None
+) -> Path:
+    """``<prefix>-<time>.{json,md}`` and ``<prefix>-latest.{json,md}``."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    text_md = markdown(document)
-    for name in (f"analysis-{stamp}", "analysis-latest"):
+    text_md = markdown(document) if text_md is None else text_md
+    for name in (f"{prefix}-{stamp}", f"{prefix}-latest"):
         (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
         (RESULTS / f"{name}.md").write_text(text_md)
-    return RESULTS / f"analysis-{stamp}.md"
+    return RESULTS / f"{prefix}-{stamp}.md"
 
 
 def queries_needed(sizes: Sizes) -> int:
@@ -1422,12 +1425,10 @@ def main(argv: list[str] | None = None) -> None:
     sizes = QUICK if args.quick else LARGE if args.large else Sizes()
     if args.recall_only:
         document = run_recall(sizes)
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        for name in (f"recall-{stamp}", "recall-latest"):
-            (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
-            (RESULTS / f"{name}.md").write_text(recall_markdown(document))
-        print(recall_markdown(document))
+        text_md = recall_markdown(document)
+        path = write_results(document, prefix="recall", text_md=text_md)
+        print(text_md)
+        log(f"results written to {path}")
         return
     document = run(sizes)
     path = write_results(document)

@@ -8,22 +8,28 @@ by the real worker and model server:
   the user's cache generation);
 - deleting an entry, or editing its text, removes the snapshot in the same transaction:
   the next read never shows the entry's old excerpt, and the refresh the deletion queued
-  stores themes without it.
+  stores themes without it;
+- a read that clusters live while the user deletes an entry does not store its result
+  over the deletion.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from journal_api import settings as settings_module
 from journal_api.repositories import theme_snapshots
 from journal_api.services import themes as themes_service
 from sqlalchemy import text
 
-from tests.journal_api.conftest import MakeUser, TestUser, analysis_worker, drain
+from tests.journal_api import histories
+from tests.journal_api.conftest import MakeUser, TestUser
 from tests.journal_api.test_routes_insights_themes import BAKING, CYCLING, THEMES
 
 
@@ -56,6 +62,17 @@ async def snapshot(app: FastAPI, user: TestUser) -> theme_snapshots.Snapshot | N
         return await theme_snapshots.get(session, user_id=user.id)
 
 
+async def make_due(app: FastAPI, user: TestUser) -> None:
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            text(
+                "UPDATE jobs SET run_after = now() WHERE kind = 'themes.refresh' AND user_id = :u"
+            ),
+            {"u": user.id},
+        )
+        await session.commit()
+
+
 def representatives(body: dict[str, object]) -> set[str]:
     themes = body["themes"]
     assert isinstance(themes, list)
@@ -71,15 +88,13 @@ async def test_worker_stores_themes_that_reads_serve(
     user = await make_analysis_user()
     await write(analysis_client, user, BAKING + CYCLING)
     # With the default delay the refresh waits, one job for the whole burst.
-    async with analysis_worker(analysis_settings, analysis_app) as worker:
-        await drain(worker)
+    await histories.analyse_all(analysis_settings, analysis_app)
     [due] = await refresh_jobs(analysis_app, user)
     assert due > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=10)
     assert await snapshot(analysis_app, user) is None
 
     await make_due(analysis_app, user)
-    async with analysis_worker(immediate(analysis_settings), analysis_app) as worker:
-        await drain(worker)
+    await histories.analyse_all(immediate(analysis_settings), analysis_app)
     assert await refresh_jobs(analysis_app, user) == []
     stored = await snapshot(analysis_app, user)
     assert stored is not None
@@ -99,17 +114,6 @@ async def test_worker_stores_themes_that_reads_serve(
         assert await themes_service.refresh(session, user_id=user.id) is False
 
 
-async def make_due(app: FastAPI, user: TestUser) -> None:
-    async with app.state.sessionmaker() as session:
-        await session.execute(
-            text(
-                "UPDATE jobs SET run_after = now() WHERE kind = 'themes.refresh' AND user_id = :u"
-            ),
-            {"u": user.id},
-        )
-        await session.commit()
-
-
 async def test_a_refresh_replaces_a_cached_read(
     analysis_settings: settings_module.Settings,
     analysis_app: FastAPI,
@@ -118,19 +122,16 @@ async def test_a_refresh_replaces_a_cached_read(
 ) -> None:
     user = await make_analysis_user()
     await write(analysis_client, user, BAKING + CYCLING)
-    async with analysis_worker(immediate(analysis_settings), analysis_app) as worker:
-        await drain(worker)
+    await histories.analyse_all(immediate(analysis_settings), analysis_app)
     await write(analysis_client, user, (BAKING[0] + " Again, with rye.",))
-    async with analysis_worker(analysis_settings, analysis_app) as worker:
-        await drain(worker)  # analysed; its themes refresh waits
+    await histories.analyse_all(analysis_settings, analysis_app)  # its themes refresh waits
 
     cached = await analysis_client.get(THEMES, headers=user.headers)
     assert cached.json()["entries"] == 16  # the snapshot before the new entry
     assert (await analysis_client.get(THEMES, headers=user.headers)).content == cached.content
 
     await make_due(analysis_app, user)
-    async with analysis_worker(analysis_settings, analysis_app) as worker:
-        await drain(worker)
+    await histories.analyse_all(analysis_settings, analysis_app)
     fresh = await analysis_client.get(THEMES, headers=user.headers)
     assert fresh.json()["entries"] == 17
 
@@ -144,8 +145,7 @@ async def test_deleted_or_edited_entries_leave_the_themes_at_once(
     user = await make_analysis_user()
     await write(analysis_client, user, BAKING + CYCLING)
     settings = immediate(analysis_settings)
-    async with analysis_worker(settings, analysis_app) as worker:
-        await drain(worker)
+    await histories.analyse_all(settings, analysis_app)
     shown = representatives((await analysis_client.get(THEMES, headers=user.headers)).json())
     deleted, edited = sorted(shown)[:2]
 
@@ -169,9 +169,41 @@ async def test_deleted_or_edited_entries_leave_the_themes_at_once(
     assert edited not in representatives(body)
 
     await make_due(analysis_app, user)
-    async with analysis_worker(settings, analysis_app) as worker:
-        await drain(worker)  # the edit analysed, then the themes refreshed
+    await histories.analyse_all(settings, analysis_app)  # the edit analysed, then the refresh
     stored = await snapshot(analysis_app, user)
     assert stored is not None
     assert deleted not in stored.body.decode()
     assert json.loads(stored.body)["entries"] == 15  # the edited entry is back
+
+
+async def test_a_deletion_during_a_live_clustering_is_not_stored_over(
+    analysis_settings: settings_module.Settings,
+    analysis_app: FastAPI,
+    analysis_client: httpx.AsyncClient,
+    make_analysis_user: MakeUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = await make_analysis_user()
+    ids = await write(analysis_client, user, BAKING + CYCLING)
+    await histories.analyse_all(analysis_settings, analysis_app)  # the refresh waits
+    assert await snapshot(analysis_app, user) is None
+    loop = asyncio.get_running_loop()
+    clustering = themes_service.find_themes
+
+    def deleting_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        # Not a stand-in: the real clustering, with the user's real DELETE request sent
+        # (on the test's loop) while it runs in its thread, to hit the race on purpose.
+        deleted = asyncio.run_coroutine_threadsafe(
+            analysis_client.delete(f"/api/v1/entries/{ids[0]}", headers=user.headers), loop
+        ).result()
+        assert deleted.status_code == 204
+        return clustering(*args, **kwargs)
+
+    monkeypatch.setattr(themes_service, "find_themes", deleting_meanwhile)
+    response = await analysis_client.get(THEMES, headers=user.headers)
+    assert response.status_code == 200, response.text
+    assert await snapshot(analysis_app, user) is None
+    monkeypatch.undo()
+    body = (await analysis_client.get(THEMES, headers=user.headers)).json()
+    assert body["entries"] == 15
+    assert ids[0] not in representatives(body)

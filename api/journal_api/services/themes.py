@@ -317,25 +317,23 @@ async def theme_insights(
     )
     if cached.body is not None:
         return cached.body
-    payload: bytes | None = None
-    if max_entries == DEFAULT_ENTRIES:
-        async with sessions() as session:
-            snapshot = await snapshots.get(session, user_id=user.id)
+    stored = max_entries == DEFAULT_ENTRIES
+    async with sessions() as session:
+        snapshot = await snapshots.get(session, user_id=user.id) if stored else None
         if snapshot is not None and snapshot.max_entries == max_entries:
-            payload = snapshot.body
-    if payload is None:
+            await user_cache.store(cache, cached, body=snapshot.body, ttl=ttl)
+            return snapshot.body
+        read = await _read(session, user_id=user.id, max_entries=max_entries)
+    # Clustered with no connection held: it takes most of a second for a year of entries.
+    computed = await _cluster(read, max_entries=max_entries)
+    if stored:
         async with sessions() as session:
-            read = await _read(session, user_id=user.id, max_entries=max_entries)
-        computed = await _cluster(read, max_entries=max_entries)
-        payload = computed.body
-        if max_entries == DEFAULT_ENTRIES:
-            async with sessions() as session:
-                await _store(session, user_id=user.id, computed=computed)
-                # Kept, as in `refresh`, only when no entry changed meanwhile: a deletion
-                # committed during the clustering must not see its excerpt stored again.
-                if computed.fingerprint == await analysed_entries.fingerprint(
-                    session, user_id=user.id, limit=max_entries
-                ):
-                    await session.commit()
-    await user_cache.store(cache, cached, body=payload, ttl=ttl)
-    return payload
+            await _store(session, user_id=user.id, computed=computed)
+            # Kept, as in `refresh`, only when no entry changed meanwhile: a deletion
+            # committed during the clustering must not see its excerpt stored again.
+            if computed.fingerprint == await analysed_entries.fingerprint(
+                session, user_id=user.id, limit=max_entries
+            ):
+                await session.commit()
+    await user_cache.store(cache, cached, body=computed.body, ttl=ttl)
+    return computed.body
