@@ -263,10 +263,25 @@ def release(
             _kubectl(k8s_cluster, "label", "crd", CRD_NAME, *(f"{k}-" for k in added_labels))
 
 
-def _platform_values(tmp: Path, version: str) -> Path:
-    path = tmp / f"platform-{version}.yaml"
-    path.write_text(yaml.safe_dump({"name": "journal", "version": version, "spec": LEAN}), "utf-8")
+def _platform_values(tmp: Path, version: str | None = None) -> Path:
+    """The platform chart's values; no ``version`` means the chart's default (appVersion)."""
+    values: dict[str, Any] = {"name": "journal", "spec": LEAN}
+    if version is not None:
+        values["version"] = version
+    path = tmp / f"platform-{version or 'default'}.yaml"
+    path.write_text(yaml.safe_dump(values), "utf-8")
     return path
+
+
+def _app_version() -> str:
+    """The platform chart's appVersion: the tag `make images` builds by default."""
+    meta = yaml.safe_load((chart.PLATFORM_CHART / "Chart.yaml").read_text("utf-8"))
+    return str(meta["appVersion"])
+
+
+def _next_minor(version: str) -> str:
+    major, minor, *_ = version.split(".")
+    return f"{major}.{int(minor) + 1}.0"
 
 
 def _api_version(cluster: LocalCluster, namespace: str) -> str | None:
@@ -306,12 +321,16 @@ def test_install_reconcile_upgrade_uninstall(release: Release, tmp_path: Path) -
     operator.start()
     try:
         # The platform, from the platform chart, reconciled to Ready by the chart's operator.
+        # Installed at the chart's default version, which is the tag `make images` builds and
+        # `make push` pushes by default: what the README tells a team to do.
+        installed, upgraded = _app_version(), _next_minor(_app_version())
         helm.run(*release.helm_args("install", "journal", str(chart.PLATFORM_CHART),
                                     "--namespace", release.app_ns,
-                                    "-f", str(_platform_values(tmp_path, "1.0.0"))))  # fmt: skip
+                                    "-f", str(_platform_values(tmp_path))))  # fmt: skip
         ready = platforms.wait_ready(cluster, release.app_ns, "journal")
         assert ready["spec"]["images"]["registry"] == "ghcr.io/journal-platform"
-        assert _api_version(cluster, release.app_ns) == "1.0.0"
+        assert ready["spec"]["version"] == installed
+        assert _api_version(cluster, release.app_ns) == installed
         print(_kubectl(cluster, "get", "jp", "--namespace", release.app_ns))  # README output
 
         # Scaling through the scale subresource (`kubectl scale jp`), as the README shows.
@@ -343,20 +362,28 @@ def test_install_reconcile_upgrade_uninstall(release: Release, tmp_path: Path) -
         # helm upgrade of the platform to a new version: migrations first, then the API.
         helm.run(*release.helm_args("upgrade", "journal", str(chart.PLATFORM_CHART),
                                     "--namespace", release.app_ns,
-                                    "-f", str(_platform_values(tmp_path, "1.1.0"))))  # fmt: skip
+                                    "-f", str(_platform_values(tmp_path, upgraded))))  # fmt: skip
         deadline = time.monotonic() + platforms.READY_TIMEOUT
         seen: list[str] = []
-        while _api_version(cluster, release.app_ns) != "1.1.0":
-            assert time.monotonic() < deadline, "the API never rolled to 1.1.0"
+        while _api_version(cluster, release.app_ns) != upgraded:
+            assert time.monotonic() < deadline, f"the API never rolled to {upgraded}"
             _record_phase(cluster, release.app_ns, seen)
             time.sleep(0.2)
         _record_phase(cluster, release.app_ns, seen)
         print("upgrade:", " -> ".join(seen))
         assert any("Migrating" in step for step in seen), seen
-        assert _migration_succeeded(cluster, release.app_ns, "1.1.0"), (
-            "the API ran 1.1.0 before the 1.1.0 migrations succeeded"
+        assert _migration_succeeded(cluster, release.app_ns, upgraded), (
+            f"the API ran {upgraded} before the {upgraded} migrations succeeded"
         )
-        ready = platforms.wait_ready(cluster, release.app_ns, "journal")
+        # Ready, and settled: just after a rollout the Deployment's readyReplicas may still
+        # count a terminating old pod for a moment (3/2).
+        ready = cluster.wait_for(
+            "journalplatform", "journal",
+            lambda jp: platforms.is_ready(jp)
+            and (jp.get("status") or {}).get("components", {}).get("api", {}).get("summary")
+            == "2/2",
+            namespace=release.app_ns, timeout=platforms.READY_TIMEOUT,
+        )  # fmt: skip
         print(_kubectl(cluster, "get", "jp", "--namespace", release.app_ns))  # README output
 
         # helm uninstall with deletionPolicy Retain: the platform goes, its data stays.

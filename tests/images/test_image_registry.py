@@ -58,6 +58,9 @@ def test_every_default_registry_and_tag_agree() -> None:
     assert make_image_names() == [
         f"{registry}/journal-{name}:{version}" for name in ("api", "operator", "inference")
     ]
+    # The example the README applies asks for the images `make images push` pushes.
+    minimal = yaml.safe_load((ROOT / "crds" / "examples" / "minimal.yaml").read_text("utf-8"))
+    assert minimal["spec"]["version"] == version
 
 
 def test_make_takes_registry_and_tag() -> None:

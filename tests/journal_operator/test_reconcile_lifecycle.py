@@ -101,10 +101,11 @@ def test_minimal_example_reaches_ready_with_children_as_built(
     assert [i["metadata"]["name"] for i in isvcs["items"]] == ["demo-analyzer"]
     assert [m["name"] for m in jp["status"]["components"]["models"]] == ["analyzer"]
     version = jp["status"]["version"]
+    wanted = body["spec"]["version"]
     assert {k: version[k] for k in ("running", "desired", "migrated")} == {
-        "running": "1.0.0",
-        "desired": "1.0.0",
-        "migrated": "1.0.0",
+        "running": wanted,
+        "desired": wanted,
+        "migrated": wanted,
     }
     assert jp["status"]["url"] == f"http://demo-api.{k8s_namespace}.svc"
     assert jp["status"]["selector"]
