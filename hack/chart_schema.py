@@ -151,7 +151,13 @@ def schema_node(
     node: dict[str, Any] = {"type": _json_type(value)}
     if path in docs:
         node["description"] = docs[path].description
-    structured = isinstance(value, dict) and any((*path, key) in docs for key in value)
+    # An object is structured when anything below it is documented (a child, or only
+    # grandchildren as in `monitoring.serviceMonitors.enabled`); otherwise it is a free-form
+    # map such as `podAnnotations: {}`.
+    structured = isinstance(value, dict) and any(
+        len(doc) > len(path) and doc[: len(path)] == path and doc[len(path)] in value
+        for doc in docs
+    )
     if structured:
         node["properties"] = {}
         for key, child in value.items():
