@@ -33,6 +33,7 @@ EXPECTED = {
     "JournalModelServerDown",
     "JournalModelServerSlow",
     "JournalOperatorReconcileErrors",
+    "JournalOperatorAbsent",
 }
 RUNBOOK_URL = "https://github.com/journal-platform/journal-platform/blob/main/docs/runbook.md#"
 
