@@ -344,17 +344,20 @@ def test_install_reconcile_upgrade_uninstall(release: Release, tmp_path: Path) -
         )  # fmt: skip
         print(_kubectl(cluster, "get", "jp", "--namespace", release.app_ns))
 
-        # helm upgrade of the operator chart rolls its Deployment; the new operator (same
-        # ServiceAccount, the new chart's env) takes over.
+        # helm upgrade of the operator chart to a new version rolls its Deployment (Recreate:
+        # one operator at a time); the new operator (same ServiceAccount, the new chart's env)
+        # takes over.
         before = release.deployment()
         helm.run(*release.helm_args("upgrade", release.name, str(chart.CHART), "--namespace",
                                     release.operator_ns, "--wait=false",
-                                    *release.operator_values(logLevel="DEBUG")))  # fmt: skip
+                                    *release.operator_values(**{"image.tag": upgraded,
+                                                                "logLevel": "DEBUG"})))  # fmt: skip
         after = release.deployment()
         assert after["metadata"]["generation"] > before["metadata"]["generation"]
-        env = {
-            e["name"]: e["value"] for e in after["spec"]["template"]["spec"]["containers"][0]["env"]
-        }
+        (container,) = after["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == f"ghcr.io/journal-platform/journal-operator:{upgraded}"
+        assert after["spec"]["strategy"]["type"] == "Recreate"
+        env = {e["name"]: e["value"] for e in container["env"]}
         assert env["JOURNAL_OPERATOR_LOG_LEVEL"] == "DEBUG"
         operator.stop()
         operator.start()
