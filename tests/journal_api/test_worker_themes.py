@@ -10,7 +10,9 @@ by the real worker and model server:
   the next read never shows the entry's old excerpt, and the refresh the deletion queued
   stores themes without it;
 - a read that clusters live while the user deletes an entry does not store its result
-  over the deletion.
+  over the deletion;
+- an analysis that lands while a refresh is finishing (so its own refresh request found one
+  running) either is seen by that refresh or queues the next one: never neither.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from journal_api import settings as settings_module
+from journal_api.repositories import jobs as jobs_repo
 from journal_api.repositories import theme_snapshots
+from journal_api.services import jobs as jobs_service
 from journal_api.services import themes as themes_service
 from sqlalchemy import text
 
@@ -207,3 +211,51 @@ async def test_a_deletion_during_a_live_clustering_is_not_stored_over(
     body = (await analysis_client.get(THEMES, headers=user.headers)).json()
     assert body["entries"] == 15
     assert ids[0] not in representatives(body)
+
+
+async def test_an_analysis_landing_as_a_refresh_finishes_queues_the_next(
+    analysis_settings: settings_module.Settings,
+    analysis_app: FastAPI,
+    analysis_client: httpx.AsyncClient,
+    make_analysis_user: MakeUser,
+) -> None:
+    user = await make_analysis_user()
+    await write(analysis_client, user, BAKING + CYCLING)
+    await histories.analyse_all(analysis_settings, analysis_app)  # the refresh waits
+    # The refresh job, claimed as a worker claims it: running, so a write's own request for
+    # a refresh is deduplicated against it.
+    async with analysis_app.state.sessionmaker() as session:
+        (job_id,) = (
+            await session.execute(
+                text(
+                    "UPDATE jobs SET status = 'running', locked_by = 'test-worker',"
+                    " locked_until = now() + interval '5 minutes'"
+                    " WHERE kind = 'themes.refresh' AND user_id = :u RETURNING id"
+                ),
+                {"u": user.id},
+            )
+        ).one()
+        await session.commit()
+
+    sessions = analysis_app.state.sessionmaker
+    async with sessions() as refreshing:
+        # The worker's order: refresh, complete the job, one commit.
+        assert await themes_service.refresh(refreshing, user_id=user.id) is True
+
+        async def analysis_commits() -> None:
+            # What the analysis batch does after storing this user's analyses.
+            async with sessions() as analysing:
+                await jobs_service.queue_themes_refresh(
+                    analysing, user_id=user.id, delay=dt.timedelta(0)
+                )
+                await analysing.commit()
+
+        landing = asyncio.create_task(analysis_commits())
+        await asyncio.sleep(0.5)
+        # Its refresh request waits for this refresh to end instead of being swallowed by it.
+        assert not landing.done()
+        await jobs_repo.complete(refreshing, job_id=job_id, worker="test-worker")
+        await refreshing.commit()
+    await asyncio.wait_for(landing, timeout=30)
+    # The refresh that ended could not have seen it; the next one is queued.
+    assert len(await refresh_jobs(analysis_app, user)) == 1

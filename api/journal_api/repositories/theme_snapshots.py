@@ -1,4 +1,11 @@
-"""Reads and writes `theme_snapshots` (`models/theme_snapshot.py`); callers commit."""
+"""Reads and writes `theme_snapshots` (`models/theme_snapshot.py`); callers commit.
+
+A per-user advisory lock orders a refresh's last check against the writes that queue the next
+one: a write holds it shared from just before it queues a refresh until it commits, and the
+refresh holds it exclusively from its final check until it commits (and its job is gone). A
+write that found the refresh still running, so queued nothing, has therefore committed before
+that check and is seen by it; a later write waits, then queues a new refresh.
+"""
 
 from __future__ import annotations
 
@@ -72,3 +79,25 @@ _PUT_SQL = text(
 
 async def discard(session: AsyncSession, *, user_id: uuid.UUID) -> None:
     await session.execute(delete(model.ThemeSnapshot).where(model.ThemeSnapshot.user_id == user_id))
+
+
+# Two-key advisory locks live apart from the one-key space `migrating.py` uses.
+_REFRESH_LOCK_CLASS = 727_104
+
+
+async def hold_for_refresh(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+    """Share-lock the user's themes refresh until the caller's transaction ends; take it
+    before queueing a refresh."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock_shared(:lock_class, hashtext(:user_key))"),
+        {"lock_class": _REFRESH_LOCK_CLASS, "user_key": str(user_id)},
+    )
+
+
+async def lock_for_refresh(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+    """Lock the user's themes refresh exclusively until the caller's transaction ends: waits
+    for every write holding it (`hold_for_refresh`) to commit."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:lock_class, hashtext(:user_key))"),
+        {"lock_class": _REFRESH_LOCK_CLASS, "user_key": str(user_id)},
+    )

@@ -19,6 +19,7 @@ from journal_api.models import job as job_model
 from journal_api.repositories import jobs as jobs_repo
 from journal_api.repositories import login_failures as login_failures_repo
 from journal_api.repositories import search as search_repo
+from journal_api.repositories import theme_snapshots
 from journal_api.repositories import tokens as tokens_repo
 from journal_api.services import themes as themes_service
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,7 +80,10 @@ async def queue_themes_refresh(
     session: AsyncSession, *, user_id: uuid.UUID, delay: dt.timedelta
 ) -> None:
     """Queue the user's themes refresh, due after ``delay``, in the caller's transaction,
-    unless one is live (a queued one covers this change too; a running one checks)."""
+    unless one is live (a queued one covers this change too; a running one checks: the lock
+    makes sure its last check sees this transaction, or that it is gone before this one
+    looks, see `repositories/theme_snapshots.py`)."""
+    await theme_snapshots.hold_for_refresh(session, user_id=user_id)
     await jobs_repo.enqueue(
         session,
         kind=job_model.Kind.REFRESH_THEMES,

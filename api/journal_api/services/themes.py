@@ -281,6 +281,9 @@ async def refresh(session: AsyncSession, *, user_id: uuid.UUID) -> bool:
         # a deletion either committed before the check (seen: computed again) or clears
         # the row after this commits.
         await _store(session, user_id=user_id, computed=computed)
+        # Held to the commit, which also completes this job: an analysis that found this
+        # refresh running (so queued none) has committed before the check below.
+        await snapshots.lock_for_refresh(session, user_id=user_id)
         if computed.fingerprint == await analysed_entries.fingerprint(
             session, user_id=user_id, limit=limit
         ):
