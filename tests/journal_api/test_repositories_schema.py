@@ -4,6 +4,7 @@ and Alembic never drift apart."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -44,6 +45,12 @@ def _differences(connection: Connection) -> list[Any]:
         connection, opts={"compare_type": True, "compare_server_default": True}
     )
     return list(compare_metadata(context, base.metadata))
+
+
+def test_the_registry_names_every_model_module() -> None:
+    package = Path(registry.__file__).parent
+    modules = {path.stem for path in package.glob("*.py")} - {"__init__", "base", "registry"}
+    assert {module.__name__.rsplit(".", 1)[1] for module in registry.MODULES} == modules
 
 
 async def test_the_journal_tables_match_the_models(
