@@ -12,7 +12,10 @@ Aspects:
   the root filesystem read-only) and carries the OCI labels, the version from ``--build-arg
   VERSION`` (what ``make images TAG=...`` passes);
 - the wheel the image installs holds every tracked file of its package: the inference image's
-  model artifact (ONNX graph, tokenizer, config, model card) and the API's migrations included.
+  model artifact (ONNX graph, tokenizer, config, model card) and the API's migrations included;
+- what each image's ``uv sync --package`` installs, read from uv.lock: the model server gets
+  ONNX Runtime, tokenizers and KServe and no torch or transformers (they are for training
+  only), and the API and operator images carry no model runtime at all.
 """
 
 from __future__ import annotations
@@ -259,6 +262,35 @@ def test_wheel_holds_every_tracked_file_of_the_package(name: str, tmp_path: Path
         artifacts = {p for p in in_wheel if "/artifacts/" in p}
         assert any(p.endswith("/model.onnx") for p in artifacts)
         assert any(p.endswith("/tokenizer.json") for p in artifacts)
+
+
+# Distributions each image must, and must not, install (uv.lock names, lower case).
+RUNTIME = {
+    "api": ({"fastapi", "sqlalchemy", "asyncpg", "redis", "pyjwt"}, {"onnxruntime", "kserve"}),
+    "operator": ({"kopf", "kubernetes-asyncio"}, {"onnxruntime", "kserve", "fastapi"}),
+    "inference": ({"onnxruntime", "tokenizers", "kserve", "numpy"}, set()),
+}
+TRAINING_ONLY = {"torch", "transformers", "datasets", "accelerate"}
+
+
+@pytest.mark.parametrize("name", sorted(IMAGES))
+def test_image_installs_its_runtime_and_no_training_stack(name: str) -> None:
+    image = IMAGES[name]
+    # The same selection as the Dockerfile's `uv sync --frozen --no-dev --package`.
+    exported = subprocess.run(
+        [os.environ.get("UV") or _uv(), "export", "--frozen", "--no-dev", "--no-hashes",
+         "--no-emit-workspace", "--package", image.distribution],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    installed = {
+        re.split(r"[=<>;\s\[]", line, maxsplit=1)[0].lower()
+        for line in exported.splitlines()
+        if line and not line.startswith(("#", " ", "-"))
+    }
+    required, forbidden = RUNTIME[name]
+    assert required <= installed, f"{name} image lacks {sorted(required - installed)}"
+    unwanted = (forbidden | TRAINING_ONLY) & installed
+    assert not unwanted, f"{name} image would install {sorted(unwanted)}"
 
 
 def _uv() -> str:
