@@ -262,7 +262,10 @@ class Analyzer:
                         analysed_users.add(item.pending.user_id)
                 results[item.job.id] = await self._settle(session, item, stored, result, worker)
             delay = dt.timedelta(seconds=self.settings.themes_refresh_delay_seconds)
-            for user_id in analysed_users:
+            # In one order in every batch: each request takes a lock a finishing refresh of
+            # that user waits for, and two batches taking them in opposite orders could
+            # deadlock behind two such refreshes.
+            for user_id in sorted(analysed_users):
                 await jobs_service.queue_themes_refresh(session, user_id=user_id, delay=delay)
             await session.commit()
         await self._invalidate({item.pending.user_id for item in work})
