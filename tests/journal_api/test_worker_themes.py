@@ -52,6 +52,20 @@ async def write(client: httpx.AsyncClient, user: TestUser, texts: tuple[str, ...
     return ids
 
 
+async def user_with_two_subjects(
+    settings: settings_module.Settings,
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+) -> tuple[TestUser, list[str]]:
+    """A new user with the baking and cycling entries, all analysed with ``settings``: the
+    default delays the themes refresh the analyses queue, `immediate` runs it too."""
+    user = await make_user()
+    ids = await write(client, user, BAKING + CYCLING)
+    await histories.analyse_all(settings, app)
+    return user, ids
+
+
 async def refresh_jobs(app: FastAPI, user: TestUser) -> list[dt.datetime]:
     async with app.state.sessionmaker() as session:
         rows = await session.execute(
@@ -89,10 +103,10 @@ async def test_worker_stores_themes_that_reads_serve(
     analysis_client: httpx.AsyncClient,
     make_analysis_user: MakeUser,
 ) -> None:
-    user = await make_analysis_user()
-    await write(analysis_client, user, BAKING + CYCLING)
     # With the default delay the refresh waits, one job for the whole burst.
-    await histories.analyse_all(analysis_settings, analysis_app)
+    user, _ = await user_with_two_subjects(
+        analysis_settings, analysis_app, analysis_client, make_analysis_user
+    )
     [due] = await refresh_jobs(analysis_app, user)
     assert due > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=10)
     assert await snapshot(analysis_app, user) is None
@@ -124,9 +138,9 @@ async def test_a_refresh_replaces_a_cached_read(
     analysis_client: httpx.AsyncClient,
     make_analysis_user: MakeUser,
 ) -> None:
-    user = await make_analysis_user()
-    await write(analysis_client, user, BAKING + CYCLING)
-    await histories.analyse_all(immediate(analysis_settings), analysis_app)
+    user, _ = await user_with_two_subjects(
+        immediate(analysis_settings), analysis_app, analysis_client, make_analysis_user
+    )
     await write(analysis_client, user, (BAKING[0] + " Again, with rye.",))
     await histories.analyse_all(analysis_settings, analysis_app)  # its themes refresh waits
 
@@ -146,10 +160,10 @@ async def test_deleted_or_edited_entries_leave_the_themes_at_once(
     analysis_client: httpx.AsyncClient,
     make_analysis_user: MakeUser,
 ) -> None:
-    user = await make_analysis_user()
-    await write(analysis_client, user, BAKING + CYCLING)
     settings = immediate(analysis_settings)
-    await histories.analyse_all(settings, analysis_app)
+    user, _ = await user_with_two_subjects(
+        settings, analysis_app, analysis_client, make_analysis_user
+    )
     shown = representatives((await analysis_client.get(THEMES, headers=user.headers)).json())
     deleted, edited = sorted(shown)[:2]
 
@@ -187,9 +201,9 @@ async def test_a_deletion_during_a_live_clustering_is_not_stored_over(
     make_analysis_user: MakeUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    user = await make_analysis_user()
-    ids = await write(analysis_client, user, BAKING + CYCLING)
-    await histories.analyse_all(analysis_settings, analysis_app)  # the refresh waits
+    user, ids = await user_with_two_subjects(  # the refresh waits
+        analysis_settings, analysis_app, analysis_client, make_analysis_user
+    )
     assert await snapshot(analysis_app, user) is None
     loop = asyncio.get_running_loop()
     clustering = themes_service.find_themes
@@ -219,9 +233,9 @@ async def test_an_analysis_landing_as_a_refresh_finishes_queues_the_next(
     analysis_client: httpx.AsyncClient,
     make_analysis_user: MakeUser,
 ) -> None:
-    user = await make_analysis_user()
-    await write(analysis_client, user, BAKING + CYCLING)
-    await histories.analyse_all(analysis_settings, analysis_app)  # the refresh waits
+    user, _ = await user_with_two_subjects(  # the refresh waits
+        analysis_settings, analysis_app, analysis_client, make_analysis_user
+    )
     # The refresh job, claimed as a worker claims it: running, so a write's own request for
     # a refresh is deduplicated against it.
     async with analysis_app.state.sessionmaker() as session:

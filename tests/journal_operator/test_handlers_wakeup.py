@@ -95,9 +95,10 @@ async def test_a_rung_doorbell_starts_a_pass_within_a_few_loop_turns(
     async def fake_reconcile(body: kopf.Body, *, trigger: str, **_: Any) -> None:
         passes.append(trigger)
 
-    # A stand-in for the pass itself, which needs the API server: what is under test is
-    # when the daemon starts a pass, which only a recorder can count in loop turns (the
-    # passes on a real cluster are covered by the reconcile tests and timed by the bench).
+    # A recorder in place of the pass: what is under test is how many event-loop turns pass
+    # between the bell and the daemon's call, and a real pass's API-server round trips
+    # would turn that count into a wall-clock timing. Real passes, woken the same way, run
+    # on the local control plane in the reconcile tests and are timed by the bench.
     monkeypatch.setattr(handlers, "_reconcile", fake_reconcile)
     applier = types.SimpleNamespace(take_deferred=lambda *_: False)
     memo = _memo(
